@@ -1,0 +1,303 @@
+// Package api is classcast's HTTP surface: the REST API under /api/v1, WHEP, the
+// embedded browser player, /metrics and health checks. It parses, authorizes and calls
+// the package that does the work; it holds no media logic.
+package api
+
+import (
+	"context"
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"io"
+	"io/fs"
+	"log/slog"
+	"net/http"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/classcast/classcast/internal/metrics"
+	"github.com/classcast/classcast/media/stream"
+	"github.com/classcast/classcast/media/webrtc"
+)
+
+// WHEP is what the API needs from the WebRTC egress.
+type WHEP interface {
+	Offer(ctx context.Context, path, offer, remote string) (answer, id string, err error)
+	Delete(id string) error
+}
+
+// Sources reports pull sources' state for the API.
+type Sources interface {
+	States() any
+}
+
+// ViewAccess says whether a stream needs a viewer token, and which.
+type ViewAccess func(path string) (token string, required bool)
+
+// Options wire the API to the rest of the node.
+type Options struct {
+	Registry *stream.Registry
+	WHEP     WHEP
+	Sources  Sources
+	Access   ViewAccess
+	// Player is the built browser app (index.html, live.html, assets/).
+	Player fs.FS
+	Log    *slog.Logger
+}
+
+// Server is the HTTP handler.
+type Server struct {
+	opts  Options
+	mux   *http.ServeMux
+	ready atomic.Bool
+}
+
+// New builds the handler. It reports not ready on /readyz until SetReady(true).
+func New(opts Options) *Server {
+	s := &Server{opts: opts, mux: http.NewServeMux()}
+	m := s.mux
+	m.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = io.WriteString(w, "ok\n") })
+	m.HandleFunc("GET /readyz", s.readyz)
+	m.Handle("GET /metrics", promhttp.HandlerFor(metrics.Registry, promhttp.HandlerOpts{}))
+	m.HandleFunc("POST /whep/{path...}", s.whepOffer)
+	m.HandleFunc("OPTIONS /whep/{path...}", s.whepOptions)
+	m.HandleFunc("DELETE /whep/sessions/{id}", s.whepDelete)
+	m.HandleFunc("PATCH /whep/sessions/{id}", func(w http.ResponseWriter, _ *http.Request) {
+		// Non-trickle server: the answer carries every candidate.
+		writeError(w, http.StatusMethodNotAllowed, "trickle_unsupported", "trickle ICE is not supported; send a complete offer")
+	})
+	m.HandleFunc("GET /api/v1/streams", s.listStreams)
+	m.HandleFunc("GET /api/v1/streams/{path...}", s.getStream)
+	m.HandleFunc("GET /api/v1/sources", s.listSources)
+	m.HandleFunc("GET /api/v1/openapi.json", s.openapi)
+	m.HandleFunc("GET /api/", func(w http.ResponseWriter, _ *http.Request) {
+		writeError(w, http.StatusNotFound, "not_found", "no such API endpoint")
+	})
+	m.HandleFunc("GET /live/{path...}", s.livePage)
+	m.HandleFunc("GET /", s.static)
+	return s
+}
+
+// SetReady flips /readyz.
+func (s *Server) SetReady(ready bool) { s.ready.Store(ready) }
+
+// ServeHTTP implements http.Handler, adding CORS so a WHEP player on another origin
+// (a school portal embedding the stream) works.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	h := w.Header()
+	h.Set("Access-Control-Allow-Origin", "*")
+	h.Set("Access-Control-Expose-Headers", "Location, Link, ETag")
+	s.mux.ServeHTTP(w, r)
+}
+
+func (s *Server) readyz(w http.ResponseWriter, _ *http.Request) {
+	if !s.ready.Load() {
+		writeError(w, http.StatusServiceUnavailable, "not_ready", "starting or shutting down")
+		return
+	}
+	_, _ = io.WriteString(w, "ready\n")
+}
+
+// errorBody is the one error shape of the API.
+type errorBody struct {
+	Error struct {
+		Code    string `json:"code"`
+		Message string `json:"message"`
+	} `json:"error"`
+}
+
+func writeError(w http.ResponseWriter, status int, code, message string) {
+	var b errorBody
+	b.Error.Code, b.Error.Message = code, message
+	writeJSON(w, status, b)
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.WriteHeader(status)
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	_ = enc.Encode(v)
+}
+
+// authorizeView checks a viewer's token for path: 401 when one is needed and missing,
+// 403 when it is wrong. It writes the error and returns false when access is denied.
+func (s *Server) authorizeView(w http.ResponseWriter, r *http.Request, path string) bool {
+	if s.opts.Access == nil {
+		return true
+	}
+	want, required := s.opts.Access(path)
+	if !required {
+		return true
+	}
+	got := r.URL.Query().Get("token")
+	if a := r.Header.Get("Authorization"); a != "" {
+		got = strings.TrimSpace(strings.TrimPrefix(a, "Bearer "))
+		if !strings.HasPrefix(a, "Bearer ") {
+			got = ""
+		}
+	}
+	if got == "" {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="classcast"`)
+		metrics.Errors.WithLabelValues("whep", "unauthorized").Inc()
+		writeError(w, http.StatusUnauthorized, "unauthorized", "this stream needs a viewer token (Authorization: Bearer)")
+		return false
+	}
+	if subtle.ConstantTimeCompare([]byte(got), []byte(want)) != 1 {
+		metrics.Errors.WithLabelValues("whep", "forbidden").Inc()
+		s.opts.Log.Warn("viewer refused: wrong token", "stream", path, "remote", r.RemoteAddr)
+		writeError(w, http.StatusForbidden, "forbidden", "the viewer token is not valid for this stream")
+		return false
+	}
+	return true
+}
+
+const maxOfferSize = 64 << 10
+
+func (s *Server) whepOptions(w http.ResponseWriter, r *http.Request) {
+	h := w.Header()
+	h.Set("Accept-Post", "application/sdp")
+	h.Set("Access-Control-Allow-Methods", "POST, DELETE, PATCH, OPTIONS")
+	h.Set("Access-Control-Allow-Headers", "Authorization, Content-Type, If-Match")
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (s *Server) whepOffer(w http.ResponseWriter, r *http.Request) {
+	path := r.PathValue("path")
+	log := s.opts.Log.With("stream", path, "remote", r.RemoteAddr)
+	if err := stream.ValidatePath(path); err != nil {
+		writeError(w, http.StatusBadRequest, "bad_path", err.Error())
+		return
+	}
+	if !s.authorizeView(w, r, path) {
+		return
+	}
+	if ct := r.Header.Get("Content-Type"); !strings.HasPrefix(ct, "application/sdp") {
+		writeError(w, http.StatusUnsupportedMediaType, "bad_content_type", "WHEP offers must be Content-Type: application/sdp")
+		return
+	}
+	body, err := io.ReadAll(io.LimitReader(r.Body, maxOfferSize+1))
+	if err != nil {
+		writeError(w, http.StatusBadRequest, "bad_body", "could not read the offer: "+err.Error())
+		return
+	}
+	if len(body) > maxOfferSize {
+		writeError(w, http.StatusRequestEntityTooLarge, "offer_too_large", "the SDP offer is larger than 64 KiB")
+		return
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), 10*time.Second)
+	defer cancel()
+	answer, id, err := s.opts.WHEP.Offer(ctx, path, string(body), r.RemoteAddr)
+	if err != nil {
+		status, code := http.StatusInternalServerError, "internal"
+		switch {
+		case errors.Is(err, webrtc.ErrNotFound):
+			status, code = http.StatusNotFound, "stream_not_found"
+		case errors.Is(err, webrtc.ErrBadOffer):
+			status, code = http.StatusBadRequest, "bad_offer"
+			metrics.Errors.WithLabelValues("whep", "bad_offer").Inc()
+		case errors.Is(err, webrtc.ErrTooManyViewers), errors.Is(err, stream.ErrHubClosed):
+			status, code = http.StatusServiceUnavailable, "unavailable"
+		}
+		if status >= 500 || status == http.StatusBadRequest {
+			log.Warn("WHEP offer refused", "status", status, "error", err)
+		}
+		writeError(w, status, code, err.Error())
+		return
+	}
+	w.Header().Set("Content-Type", "application/sdp")
+	w.Header().Set("Location", "/whep/sessions/"+id)
+	w.Header().Set("ETag", `"`+id+`"`)
+	w.WriteHeader(http.StatusCreated)
+	_, _ = io.WriteString(w, answer)
+}
+
+func (s *Server) whepDelete(w http.ResponseWriter, r *http.Request) {
+	if err := s.opts.WHEP.Delete(r.PathValue("id")); err != nil {
+		writeError(w, http.StatusNotFound, "session_not_found", "no such WHEP session")
+		return
+	}
+	w.WriteHeader(http.StatusOK)
+}
+
+// streamView is a stream as the API shows it.
+type streamView struct {
+	stream.Info
+	Protected bool `json:"protected"`
+}
+
+func (s *Server) view(in stream.Info) streamView {
+	v := streamView{Info: in}
+	if s.opts.Access != nil {
+		_, v.Protected = s.opts.Access(in.Path)
+	}
+	return v
+}
+
+func (s *Server) listStreams(w http.ResponseWriter, _ *http.Request) {
+	list := s.opts.Registry.List()
+	out := make([]streamView, 0, len(list))
+	for _, in := range list {
+		out = append(out, s.view(in))
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"streams": out})
+}
+
+func (s *Server) getStream(w http.ResponseWriter, r *http.Request) {
+	h := s.opts.Registry.Hub(r.PathValue("path"))
+	if h == nil {
+		writeError(w, http.StatusNotFound, "stream_not_found", "no such stream")
+		return
+	}
+	writeJSON(w, http.StatusOK, s.view(h.Info()))
+}
+
+func (s *Server) listSources(w http.ResponseWriter, _ *http.Request) {
+	var states any = []any{}
+	if s.opts.Sources != nil {
+		states = s.opts.Sources.States()
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"sources": states})
+}
+
+func (s *Server) livePage(w http.ResponseWriter, r *http.Request) {
+	if err := stream.ValidatePath(r.PathValue("path")); err != nil {
+		http.Error(w, "bad stream path", http.StatusBadRequest)
+		return
+	}
+	s.servePage(w, r, "live.html")
+}
+
+func (s *Server) static(w http.ResponseWriter, r *http.Request) {
+	if r.URL.Path == "/" {
+		s.servePage(w, r, "index.html")
+		return
+	}
+	if s.opts.Player == nil {
+		http.NotFound(w, r)
+		return
+	}
+	if strings.HasPrefix(r.URL.Path, "/assets/") {
+		// Vite names assets by content hash: cache them for good.
+		w.Header().Set("Cache-Control", "public, max-age=31536000, immutable")
+	}
+	http.FileServerFS(s.opts.Player).ServeHTTP(w, r)
+}
+
+func (s *Server) servePage(w http.ResponseWriter, r *http.Request, name string) {
+	if s.opts.Player == nil {
+		http.Error(w, "player not built: run make build", http.StatusServiceUnavailable)
+		return
+	}
+	b, err := fs.ReadFile(s.opts.Player, name)
+	if err != nil {
+		http.Error(w, "player not built: run `make build` (npm run build in player/)", http.StatusServiceUnavailable)
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-cache")
+	_, _ = w.Write(b)
+}

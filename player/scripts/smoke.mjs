@@ -1,0 +1,301 @@
+// Loads the built pages (dist/) in Debian's Chromium and checks them without
+// a classcast server: WHEP and API responses are answered by Playwright, and
+// for the "live" case a second Chromium acts as the WHEP server, sending a
+// canvas video and an oscillator over a real RTCPeerConnection.
+//
+//   npm run build && npm run smoke            (screenshots in $SMOKE_OUT, default /tmp/classcast-smoke)
+//
+// This checks the player on its own; the end-to-end tests against the real
+// server live with the server.
+
+import { mkdirSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+import { preview } from 'vite';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const out = process.env.SMOKE_OUT ?? '/tmp/classcast-smoke';
+mkdirSync(out, { recursive: true });
+
+// The flags DESIGN.md gives for browser tests on our machines.
+const chromiumArgs = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
+const executablePath = process.env.CHROMIUM ?? '/usr/bin/chromium';
+
+let failures = 0;
+function check(ok, what) {
+  console.log(`${ok ? 'ok  ' : 'FAIL'} ${what}`);
+  if (!ok) failures++;
+}
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+async function waitFor(page, fn, arg, timeout = 10_000) {
+  try {
+    await page.waitForFunction(fn, arg, { timeout, polling: 100 });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Collects console errors and uncaught exceptions; `allowed` are expected (e.g. a mocked 404). */
+function watchErrors(page, allowed = []) {
+  const errors = [];
+  page.on('console', (m) => {
+    if (m.type() === 'error' && !allowed.some((re) => re.test(m.text()))) errors.push(m.text());
+  });
+  page.on('pageerror', (e) => errors.push(String(e)));
+  return errors;
+}
+
+const server = await preview({ root, logLevel: 'warn', preview: { host: '127.0.0.1', port: 4173, strictPort: false } });
+const base = server.resolvedUrls.local[0].replace(/\/$/, '');
+console.log(`serving dist/ at ${base}`);
+
+const browser = await chromium.launch({ executablePath, args: chromiumArgs });
+// The stand-in WHEP server: may play sound without a gesture, and shows real
+// host IPs so the player's browser can reach it without mDNS.
+const senderBrowser = await chromium.launch({
+  executablePath,
+  args: [...chromiumArgs, '--autoplay-policy=no-user-gesture-required', '--disable-features=WebRtcHideLocalIpsWithMdns'],
+});
+
+const http4xx = /Failed to load resource: the server responded with a status of 4\d\d/;
+
+try {
+  // ---- live page, nothing publishing: the preview server has no /whep, so 404.
+  {
+    const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+    const errors = watchErrors(page, [http4xx]);
+    const posts = [];
+    page.on('request', (r) => r.method() === 'POST' && posts.push(r));
+    await page.goto(`${base}/live/school-a/room-101`);
+    check(await waitFor(page, () => window.__classcast?.state === 'offline'), 'not live: state offline');
+    check((await page.textContent('#message-text')) === '直播未开始', 'not live: message 直播未开始');
+    check((await page.title()) === 'classcast 直播 · school-a/room-101', `title: ${await page.title()}`);
+    check(posts[0]?.url() === `${base}/whep/school-a/room-101`, `POST to ${posts[0]?.url()}`);
+    check(posts[0]?.headers()['content-type'] === 'application/sdp', 'POST Content-Type application/sdp');
+    const sdp = posts[0]?.postData() ?? '';
+    check(/m=video[\s\S]*a=recvonly/.test(sdp) && /m=audio[\s\S]*a=recvonly/.test(sdp), 'offer is recvonly video + audio');
+    check(/a=candidate:/.test(sdp), 'offer carries gathered candidates');
+    await page.screenshot({ path: join(out, 'live-offline.png') });
+    const before = posts.length;
+    await sleep(3500);
+    check(posts.length === before + 1, `not live: retried after 3 s (${posts.length - before} more POST)`);
+    await page.click('#lang-toggle');
+    check((await page.textContent('#message-text')) === 'Stream not live', 'English: Stream not live');
+    check((await page.textContent('#badge')) === 'Not live', 'English badge: Not live');
+    await page.screenshot({ path: join(out, 'live-offline-en.png') });
+    await page.reload();
+    check(await waitFor(page, () => document.getElementById('badge')?.textContent === 'Not live'), 'language remembered after reload');
+    await page.evaluate(() => localStorage.clear());
+    check(errors.length === 0, `no console errors (${errors.join(' | ')})`);
+    await page.close();
+  }
+
+  // ---- 401, 400, network errors.
+  {
+    const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+    const errors = watchErrors(page, [http4xx, /ERR_CONNECTION_REFUSED|ERR_FAILED/]);
+    let mode = 401;
+    const times = [];
+    let auth = null;
+    await page.route('**/whep/**', (route) => {
+      times.push(Date.now());
+      auth = route.request().headers()['authorization'] ?? null;
+      if (mode === 'network') return route.abort('connectionrefused');
+      if (mode === 400)
+        return route.fulfill({
+          status: 400,
+          contentType: 'application/json',
+          body: JSON.stringify({ error: { code: 'bad_offer', message: 'offer has no H.264' } }),
+        });
+      return route.fulfill({ status: 401, contentType: 'application/json', body: '{"error":{"code":"unauthorized","message":"token required"}}' });
+    });
+    await page.goto(`${base}/live/private/room-9?token=s3cret`);
+    check(await waitFor(page, () => window.__classcast?.state === 'error'), '401: state error');
+    check((await page.textContent('#message-text')) === '无权观看', '401: message 无权观看');
+    check(auth === 'Bearer s3cret', `token sent as ${auth}`);
+    await sleep(3500);
+    check(times.length === 1, `401: no retry (${times.length} POSTs)`);
+    await page.screenshot({ path: join(out, 'live-unauthorized.png') });
+
+    mode = 400;
+    await page.reload();
+    check(await waitFor(page, () => window.__classcast?.state === 'error' && window.__classcast.message.includes('offer has no H.264')), '400: server message shown');
+    check((await page.evaluate(() => window.__classcast.errorCode)) === 'bad_offer', '400: errorCode exposed');
+
+    mode = 'network';
+    times.length = 0;
+    await page.reload();
+    check(await waitFor(page, () => window.__classcast?.state === 'reconnecting'), 'network error: state reconnecting');
+    await sleep(7800);
+    const gaps = times.slice(1).map((t, i) => Math.round((t - times[i]) / 100) / 10);
+    // Each attempt first gathers ICE (up to 1 s), so gaps are the backoff plus that.
+    check(gaps.length >= 2 && gaps[0] >= 1 && gaps[1] >= 2 && gaps[1] > gaps[0], `network error: backoff grows (${gaps.join(', ')} s)`);
+    await page.screenshot({ path: join(out, 'live-network-error.png') });
+    check(errors.length === 0, `no unexpected console errors (${errors.join(' | ')})`);
+    await page.close();
+  }
+
+  // ---- live: a second Chromium answers the offer and sends media.
+  {
+    const sender = await senderBrowser.newPage();
+    await sender.setContent('<canvas width="640" height="360"></canvas>');
+    await sender.evaluate(() => {
+      const canvas = document.querySelector('canvas');
+      const ctx = canvas.getContext('2d');
+      let n = 0;
+      setInterval(() => {
+        n++;
+        ctx.fillStyle = `hsl(${(n * 2) % 360}, 45%, 35%)`;
+        ctx.fillRect(0, 0, 640, 360);
+        ctx.fillStyle = '#fff';
+        ctx.font = '40px sans-serif';
+        ctx.fillText(`classcast smoke ${n}`, 40, 190);
+      }, 33);
+      const video = canvas.captureStream(30).getVideoTracks()[0];
+      const ac = new AudioContext();
+      const osc = ac.createOscillator();
+      const dest = ac.createMediaStreamDestination();
+      osc.connect(dest);
+      osc.start();
+      const audio = dest.stream.getAudioTracks()[0];
+      window.pcs = [];
+      window.answer = async (offer) => {
+        const pc = new RTCPeerConnection();
+        window.pcs.push(pc);
+        await pc.setRemoteDescription({ type: 'offer', sdp: offer });
+        for (const tr of pc.getTransceivers()) {
+          await tr.sender.replaceTrack(tr.receiver.track.kind === 'video' ? video : audio);
+          tr.direction = 'sendonly';
+        }
+        await pc.setLocalDescription(await pc.createAnswer());
+        await new Promise((r) => {
+          if (pc.iceGatheringState === 'complete') r();
+          pc.addEventListener('icegatheringstatechange', () => pc.iceGatheringState === 'complete' && r());
+          setTimeout(r, 2000);
+        });
+        return pc.localDescription.sdp;
+      };
+    });
+
+    const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+    const errors = watchErrors(page);
+    const deletes = [];
+    let sessions = 0;
+    await page.route('**/whep/**', async (route) => {
+      const req = route.request();
+      if (req.method() === 'DELETE') {
+        deletes.push({ url: req.url(), auth: req.headers()['authorization'] });
+        return route.fulfill({ status: 204 });
+      }
+      const answer = await sender.evaluate((offer) => window.answer(offer), req.postData());
+      sessions++;
+      return route.fulfill({
+        status: 201,
+        headers: { 'Content-Type': 'application/sdp', Location: `sessions/${sessions}` },
+        body: answer,
+      });
+    });
+    const t0 = Date.now();
+    await page.goto(`${base}/live/school-a/room-101?token=tok`);
+    check(await waitFor(page, () => window.__classcast?.state === 'live'), `live: state live after ${Date.now() - t0} ms`);
+    check(await waitFor(page, () => (window.__classcast.stats?.framesDecoded ?? 0) > 20 && window.__classcast.stats.fps > 0), 'live: frames decoded');
+    await sleep(1500);
+    const s = await page.evaluate(() => window.__classcast);
+    console.log('     stats:', JSON.stringify(s.stats));
+    check(s.stats.width === 640 && s.stats.height === 360, `live: resolution ${s.stats.width}x${s.stats.height}`);
+    check(s.stats.videoBitrate > 0 && s.stats.audioBitrate > 0, 'live: video and audio bitrate');
+    check(s.stats.totalSamplesReceived > 0, 'live: audio samples received');
+    check(!!s.stats.videoCodec && !!s.stats.audioCodec, `live: codecs ${s.stats.videoCodec} / ${s.stats.audioCodec}`);
+    check(s.stats.rttMs !== null, `live: rtt ${s.stats.rttMs} ms`);
+    check(typeof s.autoplayMuted === 'boolean', `live: autoplayMuted=${s.autoplayMuted}, unmute button ${(await page.isVisible('#unmute')) ? 'shown' : 'hidden'}`);
+    if (s.autoplayMuted) {
+      await page.click('#unmute');
+      check(!(await page.evaluate(() => document.querySelector('video').muted)) && !(await page.isVisible('#unmute')), 'unmute button unmutes');
+    }
+    await page.keyboard.press('s');
+    check(await page.isVisible('#stats'), "'s' opens the stats panel");
+    await sleep(1200);
+    await page.screenshot({ path: join(out, 'live-playing.png') });
+    await page.click('#lang-toggle');
+    await sleep(1100);
+    await page.screenshot({ path: join(out, 'live-playing-en.png') });
+    await page.click('#lang-toggle');
+
+    // The server side goes away: the player notices and joins again by itself.
+    await sender.evaluate(() => window.pcs.at(-1).close());
+    const t1 = Date.now();
+    check(await waitFor(page, () => window.__classcast.state === 'reconnecting', undefined, 15_000), `reconnect: state reconnecting after ${Date.now() - t1} ms`);
+    check(await waitFor(page, () => window.__classcast.state === 'live' && window.__classcast.sessions === 2, undefined, 20_000), `reconnect: live again after ${Date.now() - t1} ms`);
+    check(deletes.length === 1 && deletes[0].url === `${base}/whep/school-a/sessions/1` && deletes[0].auth === 'Bearer tok', `reconnect: old session DELETEd (${JSON.stringify(deletes)})`);
+
+    // Phone, portrait.
+    await page.setViewportSize({ width: 390, height: 844 });
+    await sleep(500);
+    await page.screenshot({ path: join(out, 'live-phone.png') });
+
+    await page.goto('about:blank');
+    await sleep(500);
+    check(deletes.length === 2 && deletes[1].url.endsWith('/sessions/2'), `pagehide: session DELETEd (${deletes.length} DELETEs)`);
+    check(errors.length === 0, `no console errors (${errors.join(' | ')})`);
+    await page.close();
+    await sender.close();
+  }
+
+  // ---- landing page.
+  {
+    const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+    const errors = watchErrors(page);
+    let body = {
+      streams: [
+        { path: 'school-a/room-101', live: true, viewers: 3, tracks: [{ codec: 'H264' }, { codec: 'MPEG4Audio' }], source: 'rtsp-publish' },
+        { path: '实验中学/高二(3)班', live: true, viewers: 41, tracks: [{ codec: 'H264' }, { codec: 'Opus' }], source: 'relay' },
+        { path: 'school-b/room-7', live: false, viewers: 0, tracks: [], source: 'rtsp-pull' },
+      ],
+    };
+    let calls = 0;
+    await page.route('**/api/v1/streams', (route) => {
+      calls++;
+      return route.fulfill({ status: 200, contentType: 'application/json', body: JSON.stringify(body) });
+    });
+    await page.goto(`${base}/`);
+    check(await waitFor(page, () => document.querySelectorAll('#live-list li').length === 2), 'list: two live classes');
+    const hrefs = await page.$$eval('#live-list a', (as) => as.map((a) => a.getAttribute('href')));
+    check(hrefs[0] === '/live/school-a/room-101', `list: link ${hrefs[0]}`);
+    check(hrefs[1] === '/live/%E5%AE%9E%E9%AA%8C%E4%B8%AD%E5%AD%A6/%E9%AB%98%E4%BA%8C(3)%E7%8F%AD', `list: encoded link ${hrefs[1]}`);
+    check(await page.isHidden('#empty'), 'list: no empty message');
+    await page.screenshot({ path: join(out, 'home.png'), fullPage: true });
+    body = { streams: [] };
+    check(await waitFor(page, () => !document.getElementById('empty').hidden, undefined, 7000), 'list: refreshed, 暂无直播 shown');
+    check((await page.textContent('#empty .empty-title')) === '暂无直播', 'list: empty text');
+    check(calls >= 2, `list: polled (${calls} calls)`);
+    await page.screenshot({ path: join(out, 'home-empty.png') });
+    await page.setViewportSize({ width: 390, height: 844 });
+    body = {
+      streams: [{ path: 'school-a/room-101', live: true, viewers: 3, tracks: [{ codec: 'H264' }], source: 'rtsp-publish' }],
+    };
+    await waitFor(page, () => document.querySelectorAll('#live-list li').length === 1, undefined, 7000);
+    await page.screenshot({ path: join(out, 'home-phone.png'), fullPage: true });
+    check(errors.length === 0, `no console errors (${errors.join(' | ')})`);
+    await page.close();
+  }
+} finally {
+  await browser.close();
+  await senderBrowser.close();
+  await server.close();
+}
+
+console.log(failures ? `${failures} check(s) failed` : 'all checks passed', `— screenshots in ${out}`);
+process.exit(failures ? 1 : 0);

@@ -1,0 +1,172 @@
+// Chinese-first UI text with an English switch. Every page uses this module:
+// elements carry data-i18n="key" (text) or data-i18n-title / data-i18n-aria
+// (attributes) and applyI18n() fills them in for the current language.
+
+export type Lang = 'zh' | 'en';
+
+export const LANGS: readonly Lang[] = ['zh', 'en'];
+
+/** localStorage key holding the viewer's choice. */
+export const LANG_STORAGE_KEY = 'classcast.lang';
+
+type Entry = Record<Lang, string>;
+
+export const messages = {
+  'app.name': { zh: 'classcast', en: 'classcast' },
+  'lang.switch': { zh: 'English', en: '中文' },
+  'lang.switch.title': { zh: 'Switch to English', en: '切换到中文' },
+
+  'live.title': { zh: 'classcast 直播 · {path}', en: 'classcast Live · {path}' },
+  'live.back': { zh: '全部直播', en: 'All classes' },
+  'state.connecting': { zh: '连接中', en: 'Connecting' },
+  'state.live': { zh: '直播中', en: 'LIVE' },
+  'state.reconnecting': { zh: '重连中', en: 'Reconnecting' },
+  'state.offline': { zh: '未开始', en: 'Not live' },
+  'state.error': { zh: '错误', en: 'Error' },
+
+  'msg.connecting': { zh: '正在连接直播…', en: 'Connecting to the class…' },
+  'msg.reconnecting': { zh: '连接中断，正在重连…', en: 'Connection lost, reconnecting…' },
+  'msg.offline': { zh: '直播未开始', en: 'Stream not live' },
+  'msg.offline.hint': {
+    zh: '开始上课后画面会自动出现',
+    en: 'The picture appears by itself when the class starts',
+  },
+  'msg.unauthorized': { zh: '无权观看', en: 'Not authorized' },
+  'msg.unauthorized.hint': {
+    zh: '请使用学校提供的观看链接',
+    en: 'Please use the viewing link your school gave you',
+  },
+  'msg.network': { zh: '网络错误，{seconds} 秒后重试', en: 'Network error, retrying in {seconds} s' },
+  'msg.badpath': { zh: '直播地址无效', en: 'Invalid stream address' },
+  'msg.error': { zh: '出错了：{message}', en: 'Error: {message}' },
+  'msg.unsupported': {
+    zh: '此浏览器不支持 WebRTC，请使用最新版 Chrome、Edge、Firefox 或 Safari',
+    en: 'This browser does not support WebRTC. Please use a recent Chrome, Edge, Firefox or Safari',
+  },
+
+  'ctl.unmute': { zh: '点击开启声音', en: 'Tap to unmute' },
+  'ctl.mute': { zh: '静音', en: 'Mute' },
+  'ctl.sound': { zh: '开启声音', en: 'Unmute' },
+  'ctl.stats': { zh: '统计', en: 'Stats' },
+  'ctl.stats.title': { zh: '显示/隐藏统计信息 (S)', en: 'Show/hide statistics (S)' },
+  'ctl.fullscreen': { zh: '全屏', en: 'Fullscreen' },
+  'ctl.fullscreen.exit': { zh: '退出全屏', en: 'Exit fullscreen' },
+
+  'stats.heading': { zh: '连接统计', en: 'Connection stats' },
+  'stats.resolution': { zh: '分辨率', en: 'Resolution' },
+  'stats.fps': { zh: '帧率', en: 'Frame rate' },
+  'stats.videoBitrate': { zh: '视频码率', en: 'Video bitrate' },
+  'stats.audioBitrate': { zh: '音频码率', en: 'Audio bitrate' },
+  'stats.loss': { zh: '丢包', en: 'Packets lost' },
+  'stats.jitter': { zh: '抖动', en: 'Jitter' },
+  'stats.rtt': { zh: '往返时延', en: 'Round trip' },
+  'stats.codecs': { zh: '编码', en: 'Codecs' },
+  'stats.frames': { zh: '已解码帧', en: 'Frames decoded' },
+  'stats.samples': { zh: '音频采样', en: 'Audio samples' },
+  'stats.transport': { zh: '传输', en: 'Transport' },
+  'stats.none': { zh: '—', en: '—' },
+
+  'list.title': { zh: 'classcast 直播课堂', en: 'classcast live classes' },
+  'list.heading': { zh: '正在直播', en: 'Live now' },
+  'list.offlineHeading': { zh: '未开始', en: 'Not started' },
+  'list.empty': { zh: '暂无直播', en: 'No live classes' },
+  'list.empty.hint': {
+    zh: '老师开始上课后会出现在这里，本页每 5 秒自动刷新',
+    en: 'Classes appear here when the teacher starts; this page refreshes every 5 s',
+  },
+  'list.loadError': { zh: '无法加载直播列表：{message}', en: 'Could not load the class list: {message}' },
+  'list.viewers': { zh: '{n} 人观看', en: '{n} watching' },
+  'list.watch': { zh: '进入直播', en: 'Watch' },
+  'list.updated': { zh: '更新于 {time}', en: 'Updated {time}' },
+  'list.live': { zh: '直播中', en: 'LIVE' },
+  'list.offline': { zh: '未开始', en: 'Not live' },
+  'source.rtsp-publish': { zh: 'RTSP 推流', en: 'RTSP publish' },
+  'source.rtsp-pull': { zh: 'RTSP 拉流', en: 'RTSP pull' },
+  'source.relay': { zh: '中继', en: 'Relay' },
+} satisfies Record<string, Entry>;
+
+export type MessageKey = keyof typeof messages;
+
+export type Params = Record<string, string | number>;
+
+/**
+ * Looks key up in dict for lang: falls back to Chinese, then to the key itself,
+ * and replaces {name} placeholders with params. Pure, for tests and for pages.
+ */
+export function lookup(
+  dict: Record<string, Partial<Entry>>,
+  key: string,
+  lang: Lang,
+  params?: Params,
+): string {
+  const entry = dict[key];
+  const text = entry?.[lang] ?? entry?.zh ?? key;
+  if (!params) return text;
+  return text.replace(/\{(\w+)\}/g, (whole, name: string) =>
+    Object.prototype.hasOwnProperty.call(params, name) ? String(params[name]) : whole,
+  );
+}
+
+/** Parses a stored or requested language; anything unknown means Chinese. */
+export function parseLang(value: string | null | undefined): Lang {
+  return value === 'en' ? 'en' : 'zh';
+}
+
+function storage(): Storage | null {
+  try {
+    return typeof localStorage === 'undefined' ? null : localStorage;
+  } catch {
+    return null; // storage disabled (privacy mode, sandboxed iframe)
+  }
+}
+
+let current: Lang = parseLang(storage()?.getItem(LANG_STORAGE_KEY));
+const listeners = new Set<(lang: Lang) => void>();
+
+/** The language in use: the stored choice, Chinese by default. */
+export function getLang(): Lang {
+  return current;
+}
+
+/** Switches language, remembers it, and tells every listener. */
+export function setLang(lang: Lang): void {
+  current = lang;
+  try {
+    storage()?.setItem(LANG_STORAGE_KEY, lang);
+  } catch {
+    // quota or privacy mode: the switch still works for this page
+  }
+  for (const fn of listeners) fn(lang);
+}
+
+/** Calls fn after every language switch; returns a function that stops it. */
+export function onLangChange(fn: (lang: Lang) => void): () => void {
+  listeners.add(fn);
+  return () => listeners.delete(fn);
+}
+
+/** Text for key in the current language. */
+export function t(key: MessageKey, params?: Params): string {
+  return lookup(messages, key, current, params);
+}
+
+/** Fills every data-i18n* element under root and sets <html lang>. */
+export function applyI18n(root: ParentNode = document): void {
+  document.documentElement.lang = current === 'zh' ? 'zh-CN' : 'en';
+  root.querySelectorAll<HTMLElement>('[data-i18n]').forEach((el) => {
+    el.textContent = t(el.dataset.i18n as MessageKey);
+  });
+  root.querySelectorAll<HTMLElement>('[data-i18n-title]').forEach((el) => {
+    el.title = t(el.dataset.i18nTitle as MessageKey);
+  });
+  root.querySelectorAll<HTMLElement>('[data-i18n-aria]').forEach((el) => {
+    el.setAttribute('aria-label', t(el.dataset.i18nAria as MessageKey));
+  });
+}
+
+/** Wires a button that toggles zh/en and re-renders the page through applyI18n and onLangChange. */
+export function bindLangToggle(button: HTMLElement): void {
+  button.addEventListener('click', () => setLang(current === 'zh' ? 'en' : 'zh'));
+  onLangChange(() => applyI18n());
+  applyI18n();
+}

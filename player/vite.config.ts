@@ -1,0 +1,68 @@
+import { writeFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import type { Connect, Plugin } from 'vite';
+import { defineConfig } from 'vitest/config';
+
+const root = import.meta.dirname;
+
+// The Go server serves live.html for every /live/<path> URL. The dev and preview
+// servers do the same, so `npm run dev` behaves like the real thing.
+const liveRewrite: Connect.NextHandleFunction = (req, _res, next) => {
+  if (req.url && /^\/live\/./.test(req.url)) req.url = '/live.html';
+  next();
+};
+
+function classcastServe(): Plugin {
+  return {
+    name: 'classcast-serve',
+    configureServer(server) {
+      server.middlewares.use(liveRewrite);
+    },
+    configurePreviewServer(server) {
+      server.middlewares.use(liveRewrite);
+    },
+    // Vite empties dist/ on every build; put back the placeholder that git tracks
+    // so go:embed keeps working on a fresh checkout and `git status` stays clean.
+    closeBundle() {
+      writeFileSync(resolve(root, 'dist/.gitkeep'), '');
+    },
+  };
+}
+
+// The classcast server to proxy API and WHEP calls to in `npm run dev`.
+const backend = process.env.CLASSCAST_URL ?? 'http://127.0.0.1:8080';
+
+export default defineConfig({
+  base: '/',
+  appType: 'mpa',
+  plugins: [classcastServe()],
+  build: {
+    outDir: 'dist',
+    assetsDir: 'assets',
+    target: 'es2020',
+    // Every browser that can do WebRTC playback loads modules; preload is only a hint.
+    modulePreload: { polyfill: false },
+    rollupOptions: {
+      input: {
+        index: resolve(root, 'index.html'),
+        live: resolve(root, 'live.html'),
+      },
+      output: {
+        // Code every page uses goes into one chunk with a name that says so.
+        manualChunks(id) {
+          return /\/src\/(i18n\.ts|streampath\.ts|styles\/base\.css)$/.test(id) ? 'common' : undefined;
+        },
+      },
+    },
+  },
+  server: {
+    proxy: {
+      '/api': backend,
+      '/whep': backend,
+    },
+  },
+  test: {
+    include: ['src/**/*.test.ts'],
+    environment: 'node',
+  },
+});

@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Installs what classcast needs to build, run and test, and only what is missing.
+# Safe to run again: every step checks first.
+set -euo pipefail
+
+APT_PACKAGES=(
+  # cgo build of go-astiav against Debian 12's FFmpeg 5.1
+  pkg-config gcc libavcodec-dev libavformat-dev libavfilter-dev libavutil-dev
+  libswscale-dev libswresample-dev libavdevice-dev
+  # the embedded queue backend
+  redis-server
+  # real peers for tests and the demo stream
+  ffmpeg gstreamer1.0-tools gstreamer1.0-rtsp gstreamer1.0-plugins-base
+  gstreamer1.0-plugins-good gstreamer1.0-plugins-bad gstreamer1.0-plugins-ugly gstreamer1.0-libav
+  # headless browser for end-to-end tests
+  chromium
+  # network fault tests
+  iproute2
+)
+# Node.js may come from nodesource (which bundles npm and conflicts with Debian's npm):
+# install Debian's only where there is no node at all.
+if ! command -v npm >/dev/null 2>&1; then
+  APT_PACKAGES+=(nodejs npm)
+fi
+
+missing=()
+for p in "${APT_PACKAGES[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "deps: installing ${missing[*]}"
+  SUDO=""
+  [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+  export DEBIAN_FRONTEND=noninteractive
+  $SUDO apt-get update -qq
+  $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+else
+  echo "deps: apt packages present"
+fi
