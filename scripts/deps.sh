@@ -14,6 +14,8 @@ APT_PACKAGES=(
   gstreamer1.0-plugins-good gstreamer1.0-plugins-bad gstreamer1.0-plugins-ugly gstreamer1.0-libav
   # headless browser for end-to-end tests
   chromium
+  # CJK font for the demo picture and for screenshots of Chinese pages
+  fonts-wqy-zenhei
   # network fault tests
   iproute2
 )

@@ -498,6 +498,13 @@ func (t *AudioTranscoder) Close() {
 		t.dec = nil
 	}
 	if t.enc != nil {
+		// Drain the encoder so libopus does not warn about frames left in
+		// its queue; the packets are not wanted any more.
+		if t.encPkt != nil && t.enc.SendFrame(nil) == nil {
+			for t.enc.ReceivePacket(t.encPkt) == nil {
+				t.encPkt.Unref()
+			}
+		}
 		t.enc.Free()
 		t.enc = nil
 	}

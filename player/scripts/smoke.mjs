@@ -58,7 +58,27 @@ function watchErrors(page, allowed = []) {
   return errors;
 }
 
-const server = await preview({ root, logLevel: 'warn', preview: { host: '127.0.0.1', port: 4173, strictPort: false } });
+// DELETEs reach the preview server itself: Playwright does not see the
+// keepalive request a page sends while it unloads.
+const deletes = [];
+const server = await preview({
+  root,
+  logLevel: 'warn',
+  preview: { host: '127.0.0.1', port: 4173, strictPort: false },
+  plugins: [
+    {
+      name: 'smoke-whep-delete',
+      configurePreviewServer(s) {
+        s.middlewares.use((req, res, next) => {
+          if (req.method !== 'DELETE' || !req.url?.startsWith('/whep/')) return next();
+          deletes.push({ url: req.url, auth: req.headers.authorization });
+          res.statusCode = 204;
+          res.end();
+        });
+      },
+    },
+  ],
+});
 const base = server.resolvedUrls.local[0].replace(/\/$/, '');
 console.log(`serving dist/ at ${base}`);
 
@@ -73,10 +93,13 @@ const senderBrowser = await chromium.launch({
 const http4xx = /Failed to load resource: the server responded with a status of 4\d\d/;
 
 try {
-  // ---- live page, nothing publishing: the preview server has no /whep, so 404.
+  // ---- live page, nothing publishing: 404.
   {
     const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
     const errors = watchErrors(page, [http4xx]);
+    await page.route('**/whep/**', (route) =>
+      route.fulfill({ status: 404, contentType: 'application/json', body: '{"error":{"code":"not_found","message":"stream not found"}}' }),
+    );
     const posts = [];
     page.on('request', (r) => r.method() === 'POST' && posts.push(r));
     await page.goto(`${base}/live/school-a/room-101`);
@@ -190,16 +213,14 @@ try {
       };
     });
 
-    const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+    const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+    const page = await context.newPage();
     const errors = watchErrors(page);
-    const deletes = [];
+    page.on('console', (m) => m.type() === 'info' && console.log('     page:', m.text()));
     let sessions = 0;
-    await page.route('**/whep/**', async (route) => {
+    await context.route('**/whep/**', async (route) => {
       const req = route.request();
-      if (req.method() === 'DELETE') {
-        deletes.push({ url: req.url(), auth: req.headers()['authorization'] });
-        return route.fulfill({ status: 204 });
-      }
+      if (req.method() === 'DELETE') return route.fallback();
       const answer = await sender.evaluate((offer) => window.answer(offer), req.postData());
       sessions++;
       return route.fulfill({
@@ -239,7 +260,7 @@ try {
     const t1 = Date.now();
     check(await waitFor(page, () => window.__classcast.state === 'reconnecting', undefined, 15_000), `reconnect: state reconnecting after ${Date.now() - t1} ms`);
     check(await waitFor(page, () => window.__classcast.state === 'live' && window.__classcast.sessions === 2, undefined, 20_000), `reconnect: live again after ${Date.now() - t1} ms`);
-    check(deletes.length === 1 && deletes[0].url === `${base}/whep/school-a/sessions/1` && deletes[0].auth === 'Bearer tok', `reconnect: old session DELETEd (${JSON.stringify(deletes)})`);
+    check(deletes.length === 1 && deletes[0].url === '/whep/school-a/sessions/1' && deletes[0].auth === 'Bearer tok', `reconnect: old session DELETEd (${JSON.stringify(deletes)})`);
 
     // Phone, portrait.
     await page.setViewportSize({ width: 390, height: 844 });
@@ -250,7 +271,7 @@ try {
     await sleep(500);
     check(deletes.length === 2 && deletes[1].url.endsWith('/sessions/2'), `pagehide: session DELETEd (${deletes.length} DELETEs)`);
     check(errors.length === 0, `no console errors (${errors.join(' | ')})`);
-    await page.close();
+    await context.close();
     await sender.close();
   }
 

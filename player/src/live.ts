@@ -205,6 +205,8 @@ class Player {
       };
       pc.addEventListener('iceconnectionstatechange', onChange);
       pc.addEventListener('connectionstatechange', onChange);
+      // The server ending the session (DTLS close_notify) shows here at once; ICE would take seconds.
+      pc.getReceivers()[0]?.transport?.addEventListener('statechange', onChange);
       this.watch();
     } catch (err) {
       if (attempt.signal.aborted || this.attempt !== attempt) return;
@@ -258,6 +260,8 @@ class Player {
     const pc = session.pc;
     const ice = pc.iceConnectionState;
     const now = performance.now();
+    const dtls = pc.getReceivers()[0]?.transport?.state;
+    if (dtls === 'closed' || dtls === 'failed') return this.rejoin(`dtls ${dtls}`);
     if (ice === 'failed' || pc.connectionState === 'failed' || pc.connectionState === 'closed') {
       return this.rejoin(`ice ${ice}, connection ${pc.connectionState}`);
     }

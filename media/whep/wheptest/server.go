@@ -38,8 +38,8 @@ type Config struct {
 	Token string
 	// DropVideo, when set, is asked about every video packet for every
 	// viewer (numbered from 0 in order of arrival); true drops it before
-	// pion sees it, so a NACK cannot recover it.
-	DropVideo func(viewer int, seq uint16) bool
+	// pion sees it, so a NACK cannot recover it. It must not modify pkt.
+	DropVideo func(viewer int, pkt *rtp.Packet) bool
 }
 
 // Server is a running test WHEP server. Its methods are safe for concurrent
@@ -162,7 +162,7 @@ func (s *Server) WriteAudio(payload []byte, seq uint16, ts uint32) {
 // sendVideo is called with s.mu held.
 func (s *Server) sendVideo(v *viewer, pkts []*rtp.Packet) {
 	for _, p := range pkts {
-		if s.cfg.DropVideo != nil && s.cfg.DropVideo(v.n, p.SequenceNumber) {
+		if s.cfg.DropVideo != nil && s.cfg.DropVideo(v.n, p) {
 			continue
 		}
 		_ = v.video.WriteRTP(p)
