@@ -236,3 +236,27 @@ func TestAudioTranscoderErrors(t *testing.T) {
 		t.Errorf("after Close: got %v, want ErrClosed", err)
 	}
 }
+
+// The transcoder runs for every AU of every stream: Go allocations per AU
+// stay a handful (the returned packets and their slice).
+func TestAudioTranscoderAllocs(t *testing.T) {
+	path := testMedia(t, "sine_44k.aac", "-f", "lavfi", "-i", "sine=frequency=440:duration=3:sample_rate=44100",
+		"-ac", "2", "-c:a", "aac", "-f", "adts")
+	conf, rate, _, aus := readADTS(t, path)
+	tr, err := NewAudioTranscoder(AudioInput{Codec: AudioCodecAAC, SampleRate: rate, Config: conf})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tr.Close()
+	i := 0
+	allocs := testing.AllocsPerRun(100, func() {
+		if _, err := tr.Transcode(aus[i%len(aus)], int64(i)*1024); err != nil {
+			t.Fatal(err)
+		}
+		i++
+	})
+	t.Logf("%.1f Go allocations per AAC access unit", allocs)
+	if allocs > 12 {
+		t.Errorf("%.1f allocations per access unit", allocs)
+	}
+}

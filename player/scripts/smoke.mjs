@@ -218,9 +218,9 @@ try {
     const errors = watchErrors(page);
     page.on('console', (m) => m.type() === 'info' && console.log('     page:', m.text()));
     let sessions = 0;
-    await context.route('**/whep/**', async (route) => {
+    // Only the POST URL: routing the DELETE too would hold up the keepalive one sent on pagehide.
+    await context.route('**/whep/school-a/room-101', async (route) => {
       const req = route.request();
-      if (req.method() === 'DELETE') return route.fallback();
       const answer = await sender.evaluate((offer) => window.answer(offer), req.postData());
       sessions++;
       return route.fulfill({
@@ -267,6 +267,8 @@ try {
     await sleep(500);
     await page.screenshot({ path: join(out, 'live-phone.png') });
 
+    // With request interception on, Chromium drops keepalive requests sent while unloading.
+    await context.unrouteAll();
     await page.goto('about:blank');
     await sleep(500);
     check(deletes.length === 2 && deletes[1].url.endsWith('/sessions/2'), `pagehide: session DELETEd (${deletes.length} DELETEs)`);

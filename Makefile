@@ -1,0 +1,63 @@
+# classcast — the two commands a new user needs are `make run` and `make test`.
+# Every target installs what it needs first, and only what is missing.
+
+SHELL := /bin/bash
+GO ?= go
+BIN := bin/classcast
+LOAD := bin/classcast-load
+STATICCHECK := honnef.co/go/tools/cmd/staticcheck@2025.1.1
+PLAYER_SRC := $(shell find player/src player/*.html player/vite.config.ts player/tsconfig*.json -type f 2>/dev/null)
+
+.PHONY: all deps build run test test-go test-player bench lint clean
+
+all: build
+
+## deps: apt packages, npm packages and Go modules (idempotent)
+deps: .deps/apt player/node_modules/.installed .deps/gomod
+
+.deps/apt: scripts/deps.sh
+	@mkdir -p .deps
+	./scripts/deps.sh
+	@touch $@
+
+player/node_modules/.installed: player/package.json player/package-lock.json
+	cd player && npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+.deps/gomod: go.mod go.sum
+	@mkdir -p .deps
+	$(GO) mod download
+	@touch $@
+
+player/dist/index.html: player/node_modules/.installed $(PLAYER_SRC)
+	cd player && npm run build
+
+## build: the player (Vite) and the binaries, with the player embedded
+build: deps player/dist/index.html
+	$(GO) build -o $(BIN) ./cmd/classcast
+	$(GO) build -o $(LOAD) ./cmd/classcast-load
+
+## run: build and start the all-in-one server with a demo classroom stream
+run: build
+	./$(BIN) serve --demo.enabled
+
+## test: every test, with real components (ffmpeg, GStreamer, Chromium)
+test: build test-player test-go
+
+test-player:
+	cd player && npm test --silent
+
+test-go:
+	CLASSCAST_TEST_BIN=$(CURDIR)/$(BIN) $(GO) test -count=1 -timeout 20m ./...
+
+## bench: measure and write BENCHMARKS.md
+bench: build
+	./scripts/bench.sh
+
+lint: deps
+	test -z "$$(gofmt -l $$(git ls-files '*.go'))" || (gofmt -l $$(git ls-files '*.go'); exit 1)
+	$(GO) vet ./...
+	$(GO) run $(STATICCHECK) ./...
+
+clean:
+	rm -rf bin .deps player/dist/assets player/dist/*.html
