@@ -5,7 +5,7 @@ SHELL := /bin/bash
 GO ?= go
 BIN := bin/classcast
 LOAD := bin/classcast-load
-STATICCHECK := honnef.co/go/tools/cmd/staticcheck@2025.1.1
+STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.6.1
 PLAYER_SRC := $(shell find player/src player/*.html player/vite.config.ts player/tsconfig*.json -type f 2>/dev/null)
 
 .PHONY: all deps build run test test-go test-player bench lint clean

@@ -52,7 +52,7 @@ func generateMedia(ctx context.Context, cfg mediaConfig) (*loadMedia, error) {
 		"-f", "lavfi", "-i", fmt.Sprintf("testsrc2=size=%s:rate=%d", cfg.Size, cfg.FPS),
 		"-t", secs,
 		"-c:v", "libx264", "-preset", "veryfast", "-profile:v", cfg.Profile, "-pix_fmt", "yuv420p",
-		"-b:v", cfg.Bitrate, "-maxrate", cfg.Bitrate, "-bufsize", strconv.Itoa(2*bitrate),
+		"-b:v", cfg.Bitrate, "-maxrate", cfg.Bitrate, "-bufsize", strconv.Itoa(2 * bitrate),
 		"-g", strconv.Itoa(cfg.GOP), "-keyint_min", strconv.Itoa(cfg.GOP), "-sc_threshold", "0",
 		"-bf", "0",
 		// SPS/PPS before every keyframe, so a viewer can start at any GOP.

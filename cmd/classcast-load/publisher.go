@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math/rand/v2"
 	"net"
 	"sync/atomic"
 	"time"
@@ -14,7 +15,9 @@ import (
 	"github.com/bluenviron/gortsplib/v4/pkg/format"
 	"github.com/bluenviron/gortsplib/v4/pkg/format/rtph264"
 	"github.com/bluenviron/gortsplib/v4/pkg/format/rtpmpeg4audio"
+	"github.com/bluenviron/gortsplib/v4/pkg/liberrors"
 	"github.com/bluenviron/mediacommon/v2/pkg/codecs/mpeg4audio"
+	"github.com/pion/rtp"
 
 	"github.com/classcast/classcast/media/sei"
 )
@@ -36,11 +39,14 @@ type publisher struct {
 	videoAUs    atomic.Uint64
 	audioFrames atomic.Uint64
 	reconnects  atomic.Uint64
+	dropped     atomic.Uint64
 	lastErr     atomic.Pointer[string]
 
 	// state that lasts across reconnects, used by the run goroutine only
 	vIndex, aIndex uint64 // access units / audio frames sent in total
 	seiSeq         uint32
+	vTSBase        uint32 // random RTP timestamp origins (RFC 3550 5.1)
+	aTSBase        uint32
 }
 
 // publisherStats is the publisher's part of the report.
@@ -49,11 +55,15 @@ type publisherStats struct {
 	VideoAUs    uint64 `json:"video_aus_sent"`
 	AudioFrames uint64 `json:"audio_frames_sent"`
 	Reconnects  uint64 `json:"reconnects"`
+	Dropped     uint64 `json:"packets_dropped"`
 	LastError   string `json:"last_error,omitempty"`
 }
 
 func newPublisher(url, transport string, timeout time.Duration, m *loadMedia, log *slog.Logger) (*publisher, error) {
-	p := &publisher{url: url, timeout: timeout, media: m, log: log, ready: make(chan struct{})}
+	p := &publisher{
+		url: url, timeout: timeout, media: m, log: log, ready: make(chan struct{}),
+		vTSBase: rand.Uint32(), aTSBase: rand.Uint32(),
+	}
 	switch transport {
 	case "tcp":
 		p.transport = gortsplib.TransportTCP
@@ -71,6 +81,7 @@ func (p *publisher) stats() publisherStats {
 		VideoAUs:    p.videoAUs.Load(),
 		AudioFrames: p.audioFrames.Load(),
 		Reconnects:  p.reconnects.Load(),
+		Dropped:     p.dropped.Load(),
 	}
 	if e := p.lastErr.Load(); e != nil {
 		s.LastError = *e
@@ -130,7 +141,9 @@ func (p *publisher) session(ctx context.Context) error {
 		Transport:    &transport,
 		ReadTimeout:  p.timeout,
 		WriteTimeout: p.timeout,
-		UserAgent:    "classcast-load",
+		// A keyframe is a burst of a hundred packets or more.
+		WriteQueueSize: 2048,
+		UserAgent:      "classcast-load",
 		DialContext: func(_ context.Context, network, address string) (net.Conn, error) {
 			return dialer.DialContext(ctx, network, address)
 		},
@@ -238,10 +251,10 @@ func (s *pacedSender) sendVideo(ntp time.Time) error {
 	if err != nil {
 		return fmt.Errorf("packetize H.264: %w", err)
 	}
-	ts := uint32(p.vIndex * 90000 / uint64(s.m.fps))
+	ts := p.vTSBase + uint32(p.vIndex*90000/uint64(s.m.fps))
 	for _, pkt := range pkts {
 		pkt.Timestamp += ts
-		if err := s.c.WritePacketRTPWithNTP(s.videoMedia, pkt, ntp); err != nil {
+		if err := s.write(s.videoMedia, pkt, ntp); err != nil {
 			return fmt.Errorf("write video: %w", err)
 		}
 	}
@@ -258,10 +271,10 @@ func (s *pacedSender) sendAudio(ntp time.Time) error {
 	if err != nil {
 		return fmt.Errorf("packetize AAC: %w", err)
 	}
-	ts := uint32(p.aIndex * mpeg4audio.SamplesPerAccessUnit)
+	ts := p.aTSBase + uint32(p.aIndex*mpeg4audio.SamplesPerAccessUnit)
 	for _, pkt := range pkts {
 		pkt.Timestamp += ts
-		if err := s.c.WritePacketRTPWithNTP(s.audioMedia, pkt, ntp); err != nil {
+		if err := s.write(s.audioMedia, pkt, ntp); err != nil {
 			return fmt.Errorf("write audio: %w", err)
 		}
 	}
@@ -270,4 +283,15 @@ func (s *pacedSender) sendAudio(ntp time.Time) error {
 	return nil
 }
 
-var errNoPublisher = errors.New("publisher not started")
+// write hands a packet to the client. A full write queue (the server or the
+// network is not keeping up) drops the packet and counts it rather than
+// ending the connection, as an encoder would.
+func (s *pacedSender) write(medi *description.Media, pkt *rtp.Packet, ntp time.Time) error {
+	err := s.c.WritePacketRTPWithNTP(medi, pkt, ntp)
+	var full liberrors.ErrClientWriteQueueFull
+	if errors.As(err, &full) {
+		s.p.dropped.Add(1)
+		return nil
+	}
+	return err
+}

@@ -19,6 +19,7 @@ import (
 
 	"github.com/classcast/classcast/internal/api"
 	"github.com/classcast/classcast/internal/config"
+	"github.com/classcast/classcast/media/codec"
 	"github.com/classcast/classcast/media/rtsp"
 	"github.com/classcast/classcast/media/stream"
 	"github.com/classcast/classcast/media/webrtc"
@@ -59,6 +60,7 @@ func (p pullSources) States() any {
 // end sessions, release ports.
 func serve(ctx context.Context, c config.Config, log *slog.Logger) error {
 	log.Info("classcast starting", "version", version)
+	codec.RouteFFmpegLogs(log.With("component", "ffmpeg"))
 	if err := os.MkdirAll(c.DataDir, 0o755); err != nil {
 		return fmt.Errorf("data_dir: %w", err)
 	}

@@ -290,5 +290,8 @@ func FuzzH264SliceHeader(f *testing.F) {
 		IsH265Keyframe(au)
 		H265Params(au)
 		H264ProfileLevelID(nalu)
+		// Parameter sets from a broken source reach the SPS parsers too.
+		h264SPSFPS(append([]byte{0x67}, nalu...))
+		h265SPSFPS(append([]byte{0x42, 0x01}, nalu...))
 	})
 }

@@ -1,6 +1,7 @@
 package codec
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"math"
@@ -212,13 +213,13 @@ func (t *VideoTranscoder) updateParams(nalus [][]byte) {
 	} else {
 		vps, sps, pps = H265Params(nalus)
 	}
-	if vps != nil && !bytesEqual(vps, t.vps) {
+	if vps != nil && !bytes.Equal(vps, t.vps) {
 		t.vps = append([]byte(nil), vps...)
 	}
-	if pps != nil && !bytesEqual(pps, t.pps) {
+	if pps != nil && !bytes.Equal(pps, t.pps) {
 		t.pps = append([]byte(nil), pps...)
 	}
-	if sps != nil && !bytesEqual(sps, t.sps) {
+	if sps != nil && !bytes.Equal(sps, t.sps) {
 		t.sps = append([]byte(nil), sps...)
 		fps := 0.0
 		if t.decID == astiav.CodecIDH264 {
@@ -230,10 +231,6 @@ func (t *VideoTranscoder) updateParams(nalus [][]byte) {
 			t.fps = fps
 		}
 	}
-}
-
-func bytesEqual(a, b []byte) bool {
-	return string(a) == string(b)
 }
 
 // RequestKeyframe asks for the next output frame to be an IDR, as a viewer's

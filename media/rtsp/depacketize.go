@@ -11,9 +11,11 @@ import (
 
 	"github.com/bluenviron/gortsplib/v4/pkg/description"
 	"github.com/bluenviron/gortsplib/v4/pkg/format"
+	"github.com/bluenviron/gortsplib/v4/pkg/format/rtpfragmented"
 	"github.com/bluenviron/gortsplib/v4/pkg/format/rtph264"
 	"github.com/bluenviron/gortsplib/v4/pkg/format/rtph265"
 	"github.com/bluenviron/gortsplib/v4/pkg/format/rtpmpeg4audio"
+	"github.com/bluenviron/mediacommon/v2/pkg/codecs/mpeg4audio"
 	"github.com/pion/rtp"
 
 	"github.com/classcast/classcast/internal/metrics"
@@ -119,6 +121,54 @@ func newTrack(medi *description.Media, forma format.Format) (*track, stream.Trac
 		t.samplesPerFrame = 1024
 		return t, stream.Track{Kind: stream.Audio, Codec: stream.AAC, ClockRate: f.ClockRate(),
 			Channels: f.Config.ChannelCount, Config: cfg}, nil
+	case *format.MPEG4AudioLATM:
+		// LATM is what GStreamer and many IP cameras send for AAC.
+		smc := f.StreamMuxConfig
+		if smc == nil || len(smc.Programs) == 0 || len(smc.Programs[0].Layers) == 0 || smc.Programs[0].Layers[0].AudioSpecificConfig == nil {
+			return nil, stream.Track{}, fmt.Errorf("AAC LATM without a config in the SDP is not supported")
+		}
+		asc := smc.Programs[0].Layers[0].AudioSpecificConfig
+		cfg, err := asc.Marshal()
+		if err != nil {
+			return nil, stream.Track{}, fmt.Errorf("AAC LATM config: %w", err)
+		}
+		dec, err := f.CreateDecoder()
+		if err != nil {
+			return nil, stream.Track{}, err
+		}
+		cPresent := f.CPresent
+		if l := smc.Programs[0].Layers[0]; l.FrameLengthType != 0 {
+			// GStreamer's rtpmp4apay writes a StreamMuxConfig cut short after the
+			// AudioSpecificConfig, so frameLengthType is read from padding. Payloads of
+			// variable length (type 0) is what every such sender uses.
+			fixed := mpeg4audio.StreamMuxConfig{NumSubFrames: smc.NumSubFrames}
+			fixed.Programs = []*mpeg4audio.StreamMuxConfigProgram{{Layers: []*mpeg4audio.StreamMuxConfigLayer{{
+				AudioSpecificConfig: l.AudioSpecificConfig, LatmBufferFullness: 255}}}}
+			smc = &fixed
+		}
+		t.decode = func(pkt *rtp.Packet) ([][]byte, [][]byte, error) {
+			buf, err := dec.Decode(pkt)
+			if errors.Is(err, rtpfragmented.ErrMorePacketsNeeded) {
+				return nil, nil, nil
+			}
+			if err != nil {
+				return nil, nil, err
+			}
+			el := mpeg4audio.AudioMuxElement{MuxConfigPresent: cPresent, StreamMuxConfig: smc}
+			if err := el.Unmarshal(buf); err != nil {
+				return nil, nil, fmt.Errorf("LATM: %w", err)
+			}
+			var frames [][]byte
+			for _, sub := range el.Payloads {
+				if len(sub) > 0 && len(sub[0]) > 0 {
+					frames = append(frames, sub[0][0])
+				}
+			}
+			return nil, frames, nil
+		}
+		t.samplesPerFrame = 1024
+		return t, stream.Track{Kind: stream.Audio, Codec: stream.AAC, ClockRate: f.ClockRate(),
+			Channels: asc.ChannelCount, Config: cfg}, nil
 	case *format.Opus:
 		dec, err := f.CreateDecoder()
 		if err != nil {

@@ -105,10 +105,10 @@ func (l *liveTranscoders) startAudioLocked(src *Track) {
 			if err != nil {
 				return
 			}
+			// A transcoder may return output and an error together: keep the output.
 			pkts, err := tr.Transcode(u.Frame, u.PTS)
 			if err != nil {
 				l.noteError(j, "audio", err)
-				continue
 			}
 			for _, p := range pkts {
 				h.write(nil, &Unit{Track: out, Frame: p.Data, Received: u.Received}, p.PTS)
@@ -168,7 +168,6 @@ func (l *liveTranscoders) startVideoLocked(src *Track, reason string) {
 			frames, err := tr.Transcode(u.NALUs, u.PTS)
 			if err != nil {
 				l.noteError(j, "video", err)
-				continue
 			}
 			for _, f := range frames {
 				h.write(nil, &Unit{Track: out, NALUs: f.AU, Key: f.Key, Received: u.Received}, f.PTS)

@@ -58,7 +58,7 @@ export const messages = {
   'stats.videoBitrate': { zh: '视频码率', en: 'Video bitrate' },
   'stats.audioBitrate': { zh: '音频码率', en: 'Audio bitrate' },
   'stats.loss': { zh: '丢包', en: 'Packets lost' },
-  'stats.jitter': { zh: '抖动', en: 'Jitter' },
+  'stats.jitter': { zh: '抖动 视/音', en: 'Jitter v/a' },
   'stats.rtt': { zh: '往返时延', en: 'Round trip' },
   'stats.codecs': { zh: '编码', en: 'Codecs' },
   'stats.frames': { zh: '已解码帧', en: 'Frames decoded' },

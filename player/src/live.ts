@@ -50,6 +50,7 @@ function $<T extends HTMLElement>(id: string): T {
 }
 
 const ui = {
+  player: $<HTMLDivElement>('player'),
   stage: $<HTMLDivElement>('stage'),
   video: $<HTMLVideoElement>('video'),
   badge: $<HTMLSpanElement>('badge'),
@@ -372,8 +373,8 @@ type WebkitVideo = HTMLVideoElement & { webkitEnterFullscreen?: () => void };
 function toggleFullscreen() {
   if (document.fullscreenElement) {
     void document.exitFullscreen().catch(() => {});
-  } else if (ui.stage.requestFullscreen) {
-    void ui.stage.requestFullscreen().catch(() => {});
+  } else if (ui.player.requestFullscreen) {
+    void ui.player.requestFullscreen().catch(() => {});
   } else {
     (ui.video as WebkitVideo).webkitEnterFullscreen?.(); // iPhone Safari
   }
