@@ -293,6 +293,7 @@ try {
       });
       await p2.goto(`${base}/live/school-a/room-101`);
       check(await waitFor(p2, () => window.__classcast?.state === 'live'), 'autoplay blocked: still live');
+      console.log('DEBUG', await p2.evaluate(() => JSON.stringify({ a: window.__classcast.autoplayMuted, m: document.querySelector('video').muted, act: navigator.userActivation.hasBeenActive, stub: String(HTMLMediaElement.prototype.play).slice(0, 60) })));
       check(await p2.evaluate(() => window.__classcast.autoplayMuted && document.querySelector('video').muted && !document.querySelector('video').paused), 'autoplay blocked: plays muted');
       check(await p2.isVisible('#unmute'), 'autoplay blocked: unmute button shown');
       check((await p2.textContent('#unmute')).trim() === '点击开启声音', 'autoplay blocked: 点击开启声音');
