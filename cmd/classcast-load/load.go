@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"os"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -281,6 +282,11 @@ func run(parent context.Context, cfg runConfig, log *slog.Logger) (*report, erro
 		}
 	}
 
+	if m, err := rmemMax("/proc"); err == nil && m < 1<<20 && cfg.Viewers > 0 {
+		log.Warn("net.core.rmem_max is small: keyframe bursts may be dropped in this host's kernel, not by the server; see client_udp_drops",
+			"rmem_max", m, "suggest", "sysctl -w net.core.rmem_max=4194304")
+	}
+
 	// Progress on stderr.
 	progressCtx, stopProgress := context.WithCancel(ctx)
 	var progressWG sync.WaitGroup
@@ -350,6 +356,10 @@ func run(parent context.Context, cfg runConfig, log *slog.Logger) (*report, erro
 		rep.Interrupted = true
 	}
 	hold := time.Since(holdStart)
+	// Before the viewers close their sockets.
+	if drops, err := socketDrops("/proc", os.Getpid()); err == nil {
+		rep.ClientUDPDrops = drops
+	}
 	if pid != 0 {
 		if cpuEnd, err := readProc("/proc", pid); err != nil {
 			l.addError(errorKey("server", err))

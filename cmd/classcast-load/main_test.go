@@ -152,6 +152,23 @@ func TestParseProc(t *testing.T) {
 	if _, err := findListener(root, 9999); err == nil {
 		t.Error("found a listener on a port nobody listens on")
 	}
+
+	// Drops are summed over pid 777's own UDP sockets only.
+	must(os.MkdirAll(filepath.Join(root, "777", "net"), 0o755))
+	must(os.Symlink("socket:[44444]", filepath.Join(root, "777", "fd", "4")))
+	must(os.WriteFile(filepath.Join(root, "777", "net", "udp"), []byte(
+		"   sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode ref pointer drops\n"+
+			" 1323: 0100007F:DC0C 00000000:0000 07 00000000:00000000 00:00000000 00000000     0        0 44444 2 000000004427630c 7\n"+
+			" 1324: 0100007F:DC0D 00000000:0000 07 00000000:00000000 00:00000000 00000000     0        0 55555 2 000000004427630c 100\n"), 0o644))
+	must(os.WriteFile(filepath.Join(root, "777", "net", "udp6"), []byte(
+		"  sl  local_address                         remote_address                        st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode ref pointer drops\n"+
+			"  5: 00000000000000000000000001000000:1F90 00000000000000000000000000000000:0000 07 00000000:00000000 00:00000000 00000000     0        0 22222 2 0000000000000000 3\n"), 0o644))
+	if d, err := socketDrops(root, 777); err != nil || d != 10 {
+		t.Errorf("socketDrops = %d, %v; want 10", d, err)
+	}
+	if _, err := socketDrops("/proc", os.Getpid()); err != nil {
+		t.Errorf("socketDrops on this process: %v", err)
+	}
 }
 
 // findListener against the real /proc finds this test process.
@@ -524,8 +541,8 @@ func TestRunEndToEnd(t *testing.T) {
 	if rep.CatchupFrames == 0 {
 		t.Errorf("no catch-up frames")
 	}
-	if rep.LossPct != 0 {
-		t.Errorf("loss %v%% on loopback", rep.LossPct)
+	if rep.LossPct != 0 || rep.ClientUDPDrops != 0 {
+		t.Errorf("loss %v%%, client socket drops %d on loopback", rep.LossPct, rep.ClientUDPDrops)
 	}
 	if rep.Server == nil || rep.Server.PID != os.Getpid() || rep.Server.RSSMBMax <= 0 || rep.Server.CPUSeconds <= 0 {
 		t.Errorf("server %+v", rep.Server)
@@ -571,5 +588,37 @@ func TestRunInterrupted(t *testing.T) {
 	}
 	if ws.Deletes() != 2 {
 		t.Errorf("%d DELETEs, want 2", ws.Deletes())
+	}
+}
+
+// TestScaleInProcess runs the tool at full 720p with many viewers against the
+// in-test servers, all in this one process. Opt in with
+// CLASSCAST_LOAD_TEST_VIEWERS=N (50 takes about 20 s on two cores): it shows
+// the client side keeps up (no loss, no socket drops) before blaming a server.
+func TestScaleInProcess(t *testing.T) {
+	n := os.Getenv("CLASSCAST_LOAD_TEST_VIEWERS")
+	if n == "" {
+		t.Skip("set CLASSCAST_LOAD_TEST_VIEWERS to run")
+	}
+	needFFmpeg(t)
+	ws, err := wheptest.NewServer(wheptest.Config{Path: "load/test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ws.Close()
+	rec := newRTSPRecorder(t, ws)
+	cfg, _, err := parseFlags([]string{"-publish", rec.url, "-whep", ws.Endpoint(), "-viewers", n,
+		"-duration", "10s", "-server-pid", strconv.Itoa(os.Getpid())}, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep, err := run(context.Background(), cfg, slog.New(slog.NewTextHandler(os.Stderr, nil)))
+	out, _ := json.MarshalIndent(rep, "", "  ")
+	t.Logf("report:\n%s", out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.ViewersFailed != 0 || rep.LossPct != 0 || rep.ClientUDPDrops != 0 {
+		t.Errorf("failed %d, loss %v%%, client drops %d", rep.ViewersFailed, rep.LossPct, rep.ClientUDPDrops)
 	}
 }

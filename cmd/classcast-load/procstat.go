@@ -146,3 +146,54 @@ func listenInodes(table []byte, port int) []string {
 	}
 	return out
 }
+
+// socketDrops sums the kernel's drop counters (the last column of
+// /proc/net/udp and udp6) over the UDP sockets that process pid holds.
+// Packets dropped there never reached the viewer: if this is not zero, the
+// load tool itself lost them (raise net.core.rmem_max), not the server.
+func socketDrops(root string, pid int) (uint64, error) {
+	fdDir := filepath.Join(root, strconv.Itoa(pid), "fd")
+	fds, err := os.ReadDir(fdDir)
+	if err != nil {
+		return 0, err
+	}
+	mine := map[string]bool{}
+	for _, fd := range fds {
+		link, err := os.Readlink(filepath.Join(fdDir, fd.Name()))
+		if err != nil {
+			continue
+		}
+		if ino, ok := strings.CutPrefix(link, "socket:["); ok {
+			mine[strings.TrimSuffix(ino, "]")] = true
+		}
+	}
+	var total uint64
+	for _, name := range []string{"udp", "udp6"} {
+		b, err := os.ReadFile(filepath.Join(root, strconv.Itoa(pid), "net", name))
+		if err != nil {
+			continue
+		}
+		sc := bufio.NewScanner(bytes.NewReader(b))
+		sc.Scan() // header
+		for sc.Scan() {
+			f := strings.Fields(sc.Text())
+			// sl local rem st tx:rx tr:when retrnsmt uid timeout inode ref pointer drops
+			if len(f) < 13 || !mine[f[9]] {
+				continue
+			}
+			if d, err := strconv.ParseUint(f[len(f)-1], 10, 64); err == nil {
+				total += d
+			}
+		}
+	}
+	return total, nil
+}
+
+// rmemMax returns net.core.rmem_max, the cap on socket receive buffers.
+func rmemMax(root string) (int, error) {
+	b, err := os.ReadFile(filepath.Join(root, "sys", "net", "core", "rmem_max"))
+	if err != nil {
+		return 0, err
+	}
+	return strconv.Atoi(strings.TrimSpace(string(b)))
+}

@@ -27,6 +27,9 @@ type report struct {
 	VideoPacketsLost uint64 `json:"video_packets_lost"`
 	NACKsSent        uint64 `json:"nacks_sent"`
 	PLIsSent         uint64 `json:"plis_sent"`
+	// ClientUDPDrops counts packets the kernel dropped at this tool's own
+	// sockets: loss that is the load tool's, not the server's.
+	ClientUDPDrops uint64 `json:"client_udp_drops"`
 
 	Server      *serverReport   `json:"server"`
 	Publisher   *publisherStats `json:"publisher,omitempty"`

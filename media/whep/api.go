@@ -1,13 +1,24 @@
 package whep
 
 import (
+	"net"
 	"sync/atomic"
 
 	"github.com/pion/ice/v4"
 	"github.com/pion/interceptor"
 	"github.com/pion/rtcp"
+	"github.com/pion/transport/v4"
+	"github.com/pion/transport/v4/stdnet"
 	"github.com/pion/webrtc/v4"
 )
+
+// udpReadBuffer is the receive buffer asked for on each session's UDP
+// sockets. A 720p keyframe arrives as a burst of 100 KB or more; with
+// Linux's default of 208 KB (which counts kernel overhead too) part of
+// the burst is dropped before pion reads it, and the loss is ours, not the
+// network's. The kernel caps the request at net.core.rmem_max: raise that
+// for large loads.
+const udpReadBuffer = 4 << 20
 
 // newDefaultAPI builds the API a session uses when Options.API is nil. It is
 // built per session so that the RTCP counter belongs to that session; the
@@ -28,6 +39,11 @@ func newDefaultAPI(counts *rtcpCounts) (*webrtc.API, error) {
 	}
 
 	se := webrtc.SettingEngine{}
+	n, err := stdnet.NewNet()
+	if err != nil {
+		return nil, err
+	}
+	se.SetNet(bufferedNet{n})
 	// Servers under test and origins on the same host are reached over
 	// loopback, which pion leaves out by default.
 	se.SetIncludeLoopbackCandidate(true)
@@ -69,4 +85,23 @@ func (c *rtcpCounter) BindRTCPWriter(w interceptor.RTCPWriter) interceptor.RTCPW
 		}
 		return w.Write(pkts, attrs)
 	})
+}
+
+// bufferedNet is the standard network with larger UDP receive buffers.
+type bufferedNet struct{ *stdnet.Net }
+
+func (n bufferedNet) ListenUDP(network string, laddr *net.UDPAddr) (transport.UDPConn, error) {
+	c, err := n.Net.ListenUDP(network, laddr)
+	if err == nil {
+		_ = c.SetReadBuffer(udpReadBuffer) // best effort: capped by the kernel
+	}
+	return c, err
+}
+
+func (n bufferedNet) ListenPacket(network, address string) (net.PacketConn, error) {
+	c, err := n.Net.ListenPacket(network, address)
+	if u, ok := c.(*net.UDPConn); ok && err == nil {
+		_ = u.SetReadBuffer(udpReadBuffer)
+	}
+	return c, err
 }

@@ -83,6 +83,17 @@ type Options struct {
 	Logger *slog.Logger
 }
 
+// Client dials sessions with shared Options: for example one per origin an
+// edge node pulls from, or one per load run. The zero value works.
+type Client struct {
+	Options Options
+}
+
+// Dial is Dial with the client's options.
+func (c *Client) Dial(ctx context.Context, endpoint string) (*Session, error) {
+	return Dial(ctx, endpoint, c.Options)
+}
+
 // HTTPError is returned by Dial when the server does not answer 201 Created.
 // Code and Message come from classcast's JSON error body
 // {"error":{"code":"...","message":"..."}}; with another body, Message holds

@@ -383,6 +383,9 @@ func TestManySessions(t *testing.T) {
 	for err := range errs {
 		t.Error(err)
 	}
+	// Both ends of each session run in this process: this counts client and
+	// test-server goroutines together.
+	t.Logf("%.1f goroutines per session, client and server together", float64(runtime.NumGoroutine()-base)/n)
 	for _, s := range sessions {
 		if s != nil {
 			if err := s.Close(); err != nil {

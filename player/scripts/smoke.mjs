@@ -218,18 +218,21 @@ try {
     const errors = watchErrors(page);
     page.on('console', (m) => m.type() === 'info' && console.log('     page:', m.text()));
     let sessions = 0;
+    let t0 = 0;
     // Only the POST URL: routing the DELETE too would hold up the keepalive one sent on pagehide.
     await context.route('**/whep/school-a/room-101', async (route) => {
       const req = route.request();
+      const posted = Date.now();
       const answer = await sender.evaluate((offer) => window.answer(offer), req.postData());
       sessions++;
+      if (sessions === 1) console.log(`     first POST ${posted - t0} ms after navigation; the stand-in answered in ${Date.now() - posted} ms`);
       return route.fulfill({
         status: 201,
         headers: { 'Content-Type': 'application/sdp', Location: `sessions/${sessions}` },
         body: answer,
       });
     });
-    const t0 = Date.now();
+    t0 = Date.now();
     await page.goto(`${base}/live/school-a/room-101?token=tok`);
     check(await waitFor(page, () => window.__classcast?.state === 'live'), `live: state live after ${Date.now() - t0} ms`);
     check(await waitFor(page, () => (window.__classcast.stats?.framesDecoded ?? 0) > 20 && window.__classcast.stats.fps > 0), 'live: frames decoded');
@@ -259,6 +262,19 @@ try {
     check(await waitFor(page, () => window.__classcast.state === 'live' && window.__classcast.sessions === 2, undefined, 20_000), `reconnect: live again after ${Date.now() - t1} ms`);
     check(deletes.length === 1 && deletes[0].url === '/whep/school-a/sessions/1' && deletes[0].auth === 'Bearer tok', `reconnect: old session DELETEd (${JSON.stringify(deletes)})`);
 
+    // The picture stops while the connection stays up: rejoin after 10 s without frames.
+    await sender.evaluate(() => window.pcs.at(-1).getSenders().find((x) => x.track?.kind === 'video').replaceTrack(null));
+    const t2 = Date.now();
+    check(await waitFor(page, () => window.__classcast.sessions === 3, undefined, 20_000), `frozen video: rejoined after ${Date.now() - t2} ms`);
+    check(await waitFor(page, () => window.__classcast.state === 'live'), 'frozen video: live again');
+    check(deletes.length === 2 && deletes[1].url.endsWith('/sessions/2'), 'frozen video: old session DELETEd');
+
+    // Fullscreen holds the video and the stats panel.
+    await page.click('#fullscreen');
+    check(await waitFor(page, () => document.fullscreenElement?.id === 'player', undefined, 3000), 'fullscreen: on');
+    await page.keyboard.press('f');
+    check(await waitFor(page, () => document.fullscreenElement === null, undefined, 3000), "fullscreen: 'f' leaves");
+
     // Phone, portrait.
     await page.setViewportSize({ width: 390, height: 844 });
     await sleep(500);
@@ -268,7 +284,7 @@ try {
     await context.unrouteAll();
     await page.goto('about:blank');
     await sleep(500);
-    check(deletes.length === 2 && deletes[1].url.endsWith('/sessions/2'), `pagehide: session DELETEd (${deletes.length} DELETEs)`);
+    check(deletes.length === 3 && deletes[2].url.endsWith('/sessions/3'), `pagehide: session DELETEd (${deletes.length} DELETEs)`);
     check(errors.length === 0, `no console errors (${errors.join(' | ')})`);
     await context.close();
 

@@ -36,6 +36,11 @@ export const messages = {
     zh: '请使用学校提供的观看链接',
     en: 'Please use the viewing link your school gave you',
   },
+  'msg.iceFailed': { zh: '无法连接到媒体服务器，正在重试…', en: 'Cannot reach the media server, retrying…' },
+  'msg.iceFailed.hint': {
+    zh: '学校网络可能屏蔽了 UDP，请联系管理员开放 UDP 8189 或启用 TURN',
+    en: 'The school network may block UDP: ask the admin to open UDP 8189 or enable TURN',
+  },
   'msg.network': { zh: '网络错误，{seconds} 秒后重试', en: 'Network error, retrying in {seconds} s' },
   'msg.badpath': { zh: '直播地址无效', en: 'Invalid stream address' },
   'msg.error': { zh: '出错了：{message}', en: 'Error: {message}' },

@@ -245,12 +245,14 @@ class Player {
   }
 
   /** Tears down and joins again: at once after a live session, with backoff after repeated failures. */
-  private rejoin(reason: string) {
+  private rejoin(reason: string, mediaUnreachable = false) {
     console.info(`classcast: rejoining (${reason})`);
     const wait = this.wasLive && this.failures === 0 ? 0 : backoffMs(this.failures + 1);
     this.failures++;
     this.teardown();
-    setState(this.wasLive ? 'reconnecting' : 'connecting', this.wasLive ? 'msg.reconnecting' : 'msg.connecting');
+    if (this.wasLive) setState('reconnecting', 'msg.reconnecting');
+    else if (mediaUnreachable) setState('reconnecting', 'msg.iceFailed', undefined, 'msg.iceFailed.hint');
+    else setState('connecting', 'msg.connecting');
     this.schedule(wait);
   }
 
@@ -262,9 +264,9 @@ class Player {
     const ice = pc.iceConnectionState;
     const now = performance.now();
     const dtls = pc.getReceivers()[0]?.transport?.state;
-    if (dtls === 'closed' || dtls === 'failed') return this.rejoin(`dtls ${dtls}`);
+    if (dtls === 'closed' || dtls === 'failed') return this.rejoin(`dtls ${dtls}`, dtls === 'failed');
     if (ice === 'failed' || pc.connectionState === 'failed' || pc.connectionState === 'closed') {
-      return this.rejoin(`ice ${ice}, connection ${pc.connectionState}`);
+      return this.rejoin(`ice ${ice}, connection ${pc.connectionState}`, true);
     }
     if (ice === 'disconnected') {
       if (!this.disconnectedSince) this.disconnectedSince = now;
@@ -275,21 +277,24 @@ class Player {
     this.disconnectedSince = 0;
     const connected = ice === 'connected' || ice === 'completed';
     if (!connected) {
-      if (!this.everConnected && now - this.sessionStart > CONNECT_TIMEOUT_MS) this.rejoin(`ice still ${ice}`);
+      if (!this.everConnected && now - this.sessionStart > CONNECT_TIMEOUT_MS) this.rejoin(`ice still ${ice}`, true);
       return;
     }
     if (!this.everConnected) {
       this.everConnected = true;
       this.lastFrameAt = now; // the freeze clock starts when media can flow
     }
-    const hasPicture = ui.video.readyState >= HTMLMediaElement.HAVE_CURRENT_DATA;
+    const video = expectsVideo(pc);
+    const hasPicture = ui.video.readyState >= HTMLMediaElement.HAVE_CURRENT_DATA && (!video || ui.video.videoWidth > 0);
     if (hasPicture && debug.state !== 'live') {
       this.wasLive = true;
       this.failures = 0;
       debug.errorCode = null;
       setState('live', null);
     }
-    if (expectsVideo(pc) && now - this.lastFrameAt > FROZEN_MS) this.rejoin('no video frames for 10 s');
+    // A hidden tab may decode nothing; judge the picture only while someone can see it.
+    if (document.hidden) this.lastFrameAt = now;
+    if (video && now - this.lastFrameAt > FROZEN_MS) this.rejoin('no video frames for 10 s');
   }
 
   private async tick() {
