@@ -197,7 +197,6 @@ func (v *Viewer) run() {
 	}
 }
 
-
 // close ends the session once; reason is logged when not empty.
 func (v *Viewer) close(reason string) {
 	v.closeOnce.Do(func() {

@@ -288,6 +288,30 @@ try {
     check(errors.length === 0, `no console errors (${errors.join(' | ')})`);
     await context.close();
 
+    // The answer names an address the browser cannot reach (UDP blocked): give up after 10 s, say so, retry.
+    {
+      const p3 = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+      const errors3 = watchErrors(p3);
+      let posts = 0;
+      await p3.route('**/whep/school-a/room-101', async (route) => {
+        posts++;
+        const answer = await sender.evaluate((offer) => window.answer(offer), route.request().postData());
+        const unreachable = answer
+          .split('\r\n')
+          .filter((l) => !l.startsWith('a=candidate') && !l.startsWith('a=end-of-candidates'))
+          .join('\r\n')
+          .replace(/(a=mid:0\r\n)/, '$1a=candidate:1 1 udp 2130706431 192.0.2.123 9 typ host\r\n');
+        return route.fulfill({ status: 201, headers: { 'Content-Type': 'application/sdp', Location: 'sessions/u' }, body: unreachable });
+      });
+      await p3.goto(`${base}/live/school-a/room-101`);
+      const t3 = Date.now();
+      check(await waitFor(p3, () => window.__classcast?.message.startsWith('无法连接到媒体服务器'), undefined, 15_000), `UDP blocked: told after ${Date.now() - t3} ms`);
+      check(await waitFor(p3, () => window.__classcast.state === 'reconnecting') && posts >= 1, `UDP blocked: reconnecting (${posts} POSTs)`);
+      await p3.screenshot({ path: join(out, 'live-ice-failed.png') });
+      check(errors3.length === 0, `no console errors (${errors3.join(' | ')})`);
+      await p3.close();
+    }
+
     // Chromium always lets a WebRTC MediaStream play with sound; Safari and Firefox
     // do not without a gesture. Emulate them: play() with sound before any user
     // click fails with NotAllowedError, as theirs does.
