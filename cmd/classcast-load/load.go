@@ -347,6 +347,7 @@ func run(parent context.Context, cfg runConfig, log *slog.Logger) (*report, erro
 	if pid != 0 {
 		cpuStart, _ = readProc("/proc", pid)
 	}
+	delayBefore, delayErr := scrapeSendDelay(ctx, cfg.WHEP)
 	active := int(l.connected.Load())
 	log.Info("holding", "connected", active, "failed", l.failed.Load(), "duration", time.Duration(cfg.Duration))
 	if ctx.Err() == nil && !sleep(ctx, time.Duration(cfg.Duration)) {
@@ -365,6 +366,14 @@ func run(parent context.Context, cfg runConfig, log *slog.Logger) (*report, erro
 			l.addError(errorKey("server", err))
 		} else {
 			rep.Server = serverUsage(pid, cpuStart, cpuEnd, before.rssKB, max(rssMax.Load(), cpuEnd.rssKB), active, hold)
+		}
+	}
+	if delayErr == nil {
+		if delayAfter, err := scrapeSendDelay(context.Background(), cfg.WHEP); err == nil {
+			if rep.Server == nil {
+				rep.Server = &serverReport{}
+			}
+			rep.Server.AddedLatencyMs, rep.Server.AddedLatencySamples = delayQuantiles(delayBefore, delayAfter)
 		}
 	}
 

@@ -622,3 +622,19 @@ func TestScaleInProcess(t *testing.T) {
 		t.Errorf("failed %d, loss %v%%, client drops %d", rep.ViewersFailed, rep.LossPct, rep.ClientUDPDrops)
 	}
 }
+
+func TestDelayQuantiles(t *testing.T) {
+	before := bucketCounts{0.001: 10, 0.01: 20, math.Inf(1): 20}
+	// 100 new observations: 50 under 1 ms, 40 in (1 ms, 10 ms], 10 above.
+	after := bucketCounts{0.001: 60, 0.01: 100, math.Inf(1): 120}
+	q, n := delayQuantiles(before, after)
+	if n != 100 {
+		t.Fatalf("samples %d, want 100", n)
+	}
+	if q.P50 != 1 {
+		t.Errorf("p50 %.3f ms, want 1 (the 50th of 100 sits at the top of the first bucket)", q.P50)
+	}
+	if q.P95 != 10 {
+		t.Errorf("p95 %.3f ms, want 10 (beyond the last finite bucket reports its bound)", q.P95)
+	}
+}

@@ -59,6 +59,11 @@ type serverReport struct {
 	RSSMBBefore        float64 `json:"rss_mb_before"`
 	RSSMBMax           float64 `json:"rss_mb_max"`
 	RSSKBPerViewer     float64 `json:"rss_kb_per_viewer"`
+	// AddedLatencyMs is the server's own measure of the latency it adds (hub arrival to
+	// send, per unit per viewer) during the hold, from its /metrics histogram.
+	AddedLatencyMs *quantiles `json:"added_latency_ms,omitempty"`
+	// AddedLatencySamples is how many units that histogram counted.
+	AddedLatencySamples uint64 `json:"added_latency_samples,omitempty"`
 }
 
 // percentile returns the nearest-rank p-th percentile (0 < p <= 100) of

@@ -54,6 +54,15 @@ var (
 		Help: "Access units dropped because a reader's queue was full (the reader then resyncs on a keyframe).",
 	}, []string{"reader"})
 
+	// SendDelay is the time from a unit entering the hub to its last packet being
+	// handed to the network for one viewer: the latency the server adds, measured where
+	// it happens, whatever load the viewers' machines are under.
+	SendDelay = prometheus.NewHistogram(prometheus.HistogramOpts{
+		Namespace: "classcast", Name: "viewer_send_delay_seconds",
+		Help:    "Hub arrival to send, per unit per viewer (GOP-cache catch-up units excluded).",
+		Buckets: []float64{.0005, .001, .002, .005, .01, .02, .05, .1, .2, .5, 1, 2, 5},
+	})
+
 	// NACKs and PLIs received from viewers.
 	NACKs = prometheus.NewCounter(prometheus.CounterOpts{
 		Namespace: "classcast", Name: "webrtc_nacks_total",
@@ -87,7 +96,7 @@ func init() {
 	Registry.MustRegister(
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
-		Streams, Publishers, Viewers, BytesIn, BytesOut, PacketsLost, QueueDrops,
+		Streams, Publishers, Viewers, BytesIn, BytesOut, PacketsLost, QueueDrops, SendDelay,
 		NACKs, PLIs, Transcoders, PullSourceState, Errors,
 	)
 }

@@ -154,6 +154,7 @@ func (v *Viewer) run() {
 	defer r.Close()
 	v.log.Info("viewer connected")
 
+	bytesOut := metrics.BytesOut.WithLabelValues("webrtc")
 	var vm, am munger
 	headers := make([]rtp.Header, 0, 64)
 	var sent int
@@ -193,7 +194,10 @@ func (v *Viewer) run() {
 			}
 			sent += 12 + len(pkt.Payload)
 		}
-		metrics.BytesOut.WithLabelValues("webrtc").Add(float64(sent))
+		bytesOut.Add(float64(sent))
+		if !catchup {
+			metrics.SendDelay.Observe(time.Since(u.Received).Seconds())
+		}
 	}
 }
 

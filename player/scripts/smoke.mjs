@@ -228,7 +228,11 @@ try {
       if (sessions === 1) console.log(`     first POST ${posted - t0} ms after navigation; the stand-in answered in ${Date.now() - posted} ms`);
       return route.fulfill({
         status: 201,
-        headers: { 'Content-Type': 'application/sdp', Location: `sessions/${sessions}` },
+        headers: {
+          'Content-Type': 'application/sdp',
+          Location: `sessions/${sessions}`,
+          Link: '<turn:127.0.0.1:3478?transport=tcp>; rel="ice-server"; username="u"; credential="p"; credential-type="password"',
+        },
         body: answer,
       });
     });
@@ -244,6 +248,11 @@ try {
     check(s.stats.totalSamplesReceived > 0, 'live: audio samples received');
     check(!!s.stats.videoCodec && !!s.stats.audioCodec, `live: codecs ${s.stats.videoCodec} / ${s.stats.audioCodec}`);
     check(s.stats.rttMs !== null, `live: rtt ${s.stats.rttMs} ms`);
+    check(
+      (await page.evaluate(() => localStorage.getItem('classcast.iceServers'))) ===
+        '[{"urls":"turn:127.0.0.1:3478?transport=tcp","username":"u","credential":"p"}]',
+      'live: ICE servers from the Link header kept for the next join',
+    );
     // Chromium lets a MediaStream play with sound without a gesture.
     check(!s.autoplayMuted && (await page.isHidden('#unmute')), 'live: plays with sound, no unmute button');
     await page.keyboard.press('s');

@@ -41,6 +41,8 @@ const FROZEN_MS = 10_000;
 /** A session whose ICE has not connected by then is given up. */
 const CONNECT_TIMEOUT_MS = 10_000;
 const STATS_INTERVAL_MS = 1000;
+/** Where the ICE servers (TURN) from the last answer are kept for the next join, also across visits. */
+const ICE_SERVERS_KEY = 'classcast.iceServers';
 const CONTROLS_IDLE_MS = 3000;
 
 function $<T extends HTMLElement>(id: string): T {
@@ -113,6 +115,24 @@ function render() {
 
 // ---------------------------------------------------------------- session
 
+function loadIceServers(): RTCIceServer[] {
+  try {
+    const v: unknown = JSON.parse(localStorage.getItem(ICE_SERVERS_KEY) ?? '[]');
+    return Array.isArray(v) ? (v as RTCIceServer[]) : [];
+  } catch {
+    return [];
+  }
+}
+
+function saveIceServers(servers: RTCIceServer[]) {
+  try {
+    if (servers.length) localStorage.setItem(ICE_SERVERS_KEY, JSON.stringify(servers));
+    else localStorage.removeItem(ICE_SERVERS_KEY);
+  } catch {
+    // storage disabled: they still serve this page's rejoins
+  }
+}
+
 /**
  * One viewer's connection to the stream. Exactly one attempt or session is
  * active at a time; join() replaces whatever was there.
@@ -131,6 +151,8 @@ class Player {
   private lastFrameAt = 0;
   private everConnected = false;
   private prevStats: LiveStats | null = null;
+  /** TURN/STUN servers the endpoint advertised in its last answer (Link headers). */
+  private iceServers = loadIceServers();
 
   constructor(private readonly endpoint: string) {}
 
@@ -178,6 +200,7 @@ class Player {
       const session = await whepConnect({
         endpoint: this.endpoint,
         token,
+        iceServers: this.iceServers,
         signal: attempt.signal,
         onTrack: (ev) => {
           if (attempt.signal.aborted) return;
@@ -195,6 +218,10 @@ class Player {
       }
       this.session = session;
       debug.sessions++;
+      if (JSON.stringify(session.iceServers) !== JSON.stringify(this.iceServers)) {
+        this.iceServers = session.iceServers;
+        saveIceServers(this.iceServers);
+      }
       this.sessionStart = performance.now();
       this.disconnectedSince = 0;
       this.lastFrames = 0;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { errorFromResponse, resolveResourceUrl } from './whep';
+import { errorFromResponse, parseIceServerLinks, resolveResourceUrl } from './whep';
 
 describe('resolveResourceUrl', () => {
   const post = 'http://10.0.0.5:8080/whep/school-a/room-101';
@@ -42,5 +42,26 @@ describe('errorFromResponse', () => {
     expect(errorFromResponse(400, 'bad SDP\n').message).toBe('bad SDP');
     expect(errorFromResponse(502, '').message).toBe('HTTP 502');
     expect(errorFromResponse(400, '{"unexpected":true}').message).toBe('HTTP 400');
+  });
+});
+
+describe('parseIceServerLinks', () => {
+  it('reads ice-server links with and without credentials', () => {
+    const header =
+      '<stun:stun.example.net>; rel="ice-server", ' +
+      '<turn:10.0.0.5:3478?transport=tcp>; rel="ice-server"; username="u1"; credential="p;1"; credential-type="password", ' +
+      '</whep/a/b/sse>; rel="urn:ietf:params:whep:ext:core:server-sent-events"';
+    expect(parseIceServerLinks(header)).toEqual([
+      { urls: 'stun:stun.example.net' },
+      { urls: 'turn:10.0.0.5:3478?transport=tcp', username: 'u1', credential: 'p;1' },
+    ]);
+  });
+
+  it('accepts unquoted values and no header', () => {
+    expect(parseIceServerLinks('<turn:h:3478>; rel=ice-server; username=a; credential=b')).toEqual([
+      { urls: 'turn:h:3478', username: 'a', credential: 'b' },
+    ]);
+    expect(parseIceServerLinks(null)).toEqual([]);
+    expect(parseIceServerLinks('')).toEqual([]);
   });
 });

@@ -48,6 +48,29 @@ export function resolveResourceUrl(location: string, postUrl: string): string {
   return new URL(location, postUrl).href;
 }
 
+/**
+ * Reads the ICE servers a WHEP/WHIP endpoint advertises in Link headers
+ * (RFC 9725 section 4.6), e.g.
+ *   <turn:edge.example:3478?transport=tcp>; rel="ice-server"; username="u"; credential="p"
+ * Links with another rel are ignored.
+ */
+export function parseIceServerLinks(header: string | null): RTCIceServer[] {
+  if (!header) return [];
+  const servers: RTCIceServer[] = [];
+  for (const link of header.matchAll(/<([^>]*)>([^,]*)/g)) {
+    const params: Record<string, string> = {};
+    for (const p of link[2]!.matchAll(/;\s*([\w-]+)\s*=\s*(?:"([^"]*)"|([^;\s]*))/g)) {
+      params[p[1]!.toLowerCase()] = p[2] ?? p[3] ?? '';
+    }
+    if (!params.rel?.split(/\s+/).includes('ice-server')) continue;
+    const server: RTCIceServer = { urls: link[1]! };
+    if (params.username !== undefined) server.username = params.username;
+    if (params.credential !== undefined) server.credential = params.credential;
+    servers.push(server);
+  }
+  return servers;
+}
+
 export interface WhepOptions {
   /** WHEP endpoint, absolute or relative to the page, e.g. "/whep/school-a/room-101". */
   endpoint: string;
@@ -71,6 +94,12 @@ export class WhepSession {
     /** The session resource from Location, or null if the server sent none. */
     readonly resourceUrl: string | null,
     private readonly token: string | null,
+    /**
+     * ICE servers (TURN) the endpoint advertised in Link headers. They come with
+     * the answer, too late for this session's candidates: pass them to the next
+     * whepConnect, which is what a rejoin after an ICE failure does.
+     */
+    readonly iceServers: RTCIceServer[] = [],
   ) {}
 
   /** Leaves: closes the peer connection and DELETEs the session resource (best effort). */
@@ -159,7 +188,12 @@ export async function whepConnect(opts: WhepOptions): Promise<WhepSession> {
     if (res.status !== 201 && res.status !== 200) throw errorFromResponse(res.status, body);
 
     const location = res.headers.get('Location');
-    session = new WhepSession(pc, location ? resolveResourceUrl(location, postUrl) : null, token);
+    session = new WhepSession(
+      pc,
+      location ? resolveResourceUrl(location, postUrl) : null,
+      token,
+      parseIceServerLinks(res.headers.get('Link')),
+    );
     opts.signal?.throwIfAborted();
     try {
       await pc.setRemoteDescription({ type: 'answer', sdp: body });
