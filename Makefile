@@ -52,7 +52,7 @@ test-go:
 
 ## bench: measure and write BENCHMARKS.md
 bench: build
-	./scripts/bench.sh
+	$(GO) run ./scripts/bench
 
 lint: deps
 	test -z "$$(gofmt -l $$(git ls-files '*.go'))" || (gofmt -l $$(git ls-files '*.go'); exit 1)

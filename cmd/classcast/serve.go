@@ -117,7 +117,7 @@ func serve(ctx context.Context, c config.Config, log *slog.Logger) error {
 		return err
 	}
 	apiServer := api.New(api.Options{
-		Registry: registry, WHEP: egress, Sources: sources, Player: dist, Log: log.With("component", "api"),
+		Registry: registry, WHEP: egress, Sources: sources, Player: dist, Pprof: c.HTTP.Pprof, Log: log.With("component", "api"),
 		Access: func(path string) (string, bool) {
 			s, ok := c.StreamConfig(path)
 			return s.ViewToken, ok && s.ViewToken != ""

@@ -12,6 +12,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"net/http"
+	"net/http/pprof"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -43,6 +44,8 @@ type Options struct {
 	WHEP     WHEP
 	Sources  Sources
 	Access   ViewAccess
+	// Pprof mounts /debug/pprof/.
+	Pprof bool
 	// Player is the built browser app (index.html, live.html, assets/).
 	Player fs.FS
 	Log    *slog.Logger
@@ -76,6 +79,11 @@ func New(opts Options) *Server {
 	m.HandleFunc("GET /api/", func(w http.ResponseWriter, _ *http.Request) {
 		writeError(w, http.StatusNotFound, "not_found", "no such API endpoint")
 	})
+	if opts.Pprof {
+		m.HandleFunc("GET /debug/pprof/", pprof.Index)
+		m.HandleFunc("GET /debug/pprof/profile", pprof.Profile)
+		m.HandleFunc("GET /debug/pprof/trace", pprof.Trace)
+	}
 	m.HandleFunc("GET /live/{path...}", s.livePage)
 	m.HandleFunc("GET /", s.static)
 	return s

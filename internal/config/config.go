@@ -61,6 +61,9 @@ type HTTP struct {
 	// PublicURL is how users reach this server (printed in logs and links); empty means
 	// derived from Address.
 	PublicURL string `koanf:"public_url" yaml:"public_url"`
+	// Pprof mounts Go's profiler at /debug/pprof/ (for diagnosing a busy node; keep it
+	// off on a public address).
+	Pprof bool `koanf:"pprof" yaml:"pprof"`
 	// ShutdownTimeout bounds a graceful shutdown.
 	ShutdownTimeout time.Duration `koanf:"shutdown_timeout" yaml:"shutdown_timeout"`
 }

@@ -91,7 +91,11 @@ func NewServer(opts Options, registry *stream.Registry, log *slog.Logger) (*Serv
 		networks = append(networks, ice.NetworkTypeUDP6)
 		wnets = append(wnets, webrtc.NetworkTypeUDP6)
 	}
-	muxOpts := []ice.UDPMuxFromPortOption{ice.UDPMuxFromPortWithNetworks(networks...),
+	bn, err := newBatchNet()
+	if err != nil {
+		return nil, err
+	}
+	muxOpts := []ice.UDPMuxFromPortOption{ice.UDPMuxFromPortWithNetworks(networks...), ice.UDPMuxFromPortWithNet(bn),
 		ice.UDPMuxFromPortWithReadBufferSize(4 << 20), ice.UDPMuxFromPortWithWriteBufferSize(4 << 20)}
 	if opts.Loopback {
 		muxOpts = append(muxOpts, ice.UDPMuxFromPortWithLoopback())
