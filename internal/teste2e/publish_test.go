@@ -167,6 +167,44 @@ func percentiles(ds []time.Duration) (p50, p95, p99, maxD time.Duration) {
 	return at(50), at(95), at(99), s[len(s)-1]
 }
 
+// waitFlowing waits until the stream has taken in media, not only been announced.
+func waitFlowing(t *testing.T, s *server, path string, timeout time.Duration) {
+	t.Helper()
+	eventually(t, timeout, "media flowing into "+path, func() bool { return streamUnits(t, s, path) > 0 })
+}
+
+// longestGap returns the longest time between two consecutive frames and when,
+// after the first frame, it began.
+func longestGap(frames []frameInfo) (at, gap time.Duration) {
+	if i := maxGapIndex(frames); i > 0 {
+		return frames[i-1].at.Sub(frames[0].at), frames[i].at.Sub(frames[i-1].at)
+	}
+	return 0, 0
+}
+
+// maxGapIndex is the index of the frame that ended the longest gap, or 0.
+func maxGapIndex(frames []frameInfo) int {
+	best := 0
+	var gap time.Duration
+	for i := 1; i < len(frames); i++ {
+		if d := frames[i].at.Sub(frames[i-1].at); d > gap {
+			best, gap = i, d
+		}
+	}
+	return best
+}
+
+// countSince counts the frames received after t0.
+func countSince(frames []frameInfo, t0 time.Time) int {
+	n := 0
+	for _, f := range frames {
+		if f.at.After(t0) {
+			n++
+		}
+	}
+	return n
+}
+
 // logLinesFor returns the server's log lines that mention stream path.
 func logLinesFor(s *server, path string) []string {
 	var out []string
@@ -212,6 +250,10 @@ func TestPublishMatrix(t *testing.T) {
 			// Subtests run one after another on a small machine: free the CPU.
 			defer pub.stop()
 			waitLive(t, s, path, 20*time.Second)
+			// GStreamer's RECORD comes ~2 s after its ANNOUNCE (gortsplib holds
+			// each SETUP from a GStreamer user agent for 1 s), and the stream is
+			// reported live from the ANNOUNCE; measure the media, not that wait.
+			waitFlowing(t, s, path, 10*time.Second)
 
 			v := watch(t, s.WHEP(path))
 			v.waitKeyframe(t, 5*time.Second)
@@ -265,6 +307,15 @@ func TestPublishMatrix(t *testing.T) {
 			}
 			if len(audio) < 100 {
 				t.Errorf("%d Opus packets, want >= 100 (20 ms each, for 4 s)", len(audio))
+			}
+			// A viewer that got its first picture must not freeze: the GOP-cache
+			// burst comes at once, then frames every 40 ms.
+			if at, gap := longestGap(frames); gap > 500*time.Millisecond {
+				t.Errorf("video froze for %v, %v after the first frame (frame %d of %d)",
+					gap.Round(time.Millisecond), at.Round(time.Millisecond), maxGapIndex(frames), len(frames))
+			}
+			if n := countSince(frames, time.Now().Add(-2*time.Second)); n < 40 {
+				t.Errorf("%d frames in the last 2 s, want >= 40 (25 fps)", n)
 			}
 
 			transcoding := false

@@ -6,6 +6,8 @@ package webrtc
 
 import (
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
@@ -68,6 +70,12 @@ type Server struct {
 	api      *webrtc.API
 	udpMux   ice.UDPMux
 	tcpLis   net.Listener
+
+	// cert is shared by every PeerConnection: making an ECDSA key and a certificate per
+	// viewer is wasted work at join time, and the fingerprint needs no per-viewer secret.
+	certMu   sync.Mutex
+	cert     webrtc.Certificate
+	certMade time.Time
 
 	mu      sync.Mutex
 	viewers map[string]*Viewer
@@ -161,9 +169,33 @@ func NewServer(opts Options, registry *stream.Registry, log *slog.Logger) (*Serv
 		return nil, err
 	}
 	ir.Add(rr)
+	if _, err := s.certificate(); err != nil {
+		s.closeListeners()
+		return nil, err
+	}
 	s.api = webrtc.NewAPI(webrtc.WithMediaEngine(me), webrtc.WithSettingEngine(se), webrtc.WithInterceptorRegistry(ir))
 	s.log.Info("WebRTC egress ready", "udp_port", opts.Port, "ice_tcp", !opts.DisableTCP, "public_ips", opts.PublicIPs, "ipv6", opts.IPv6)
 	return s, nil
+}
+
+// certificate returns the shared DTLS certificate, renewed weekly: pion's certificates
+// are valid for a month.
+func (s *Server) certificate() (webrtc.Certificate, error) {
+	s.certMu.Lock()
+	defer s.certMu.Unlock()
+	if time.Since(s.certMade) < 7*24*time.Hour {
+		return s.cert, nil
+	}
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return webrtc.Certificate{}, err
+	}
+	cert, err := webrtc.GenerateCertificate(key)
+	if err != nil {
+		return webrtc.Certificate{}, err
+	}
+	s.cert, s.certMade = *cert, time.Now()
+	return s.cert, nil
 }
 
 // The H.264 profiles we answer with, most compatible first. The bitstream goes out as

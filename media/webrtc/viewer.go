@@ -36,7 +36,11 @@ type Viewer struct {
 }
 
 func (s *Server) newViewer(ctx context.Context, hub *stream.Hub, vt, at *stream.Track, offer, remote string) (*Viewer, string, error) {
-	pc, err := s.api.NewPeerConnection(webrtc.Configuration{})
+	cert, err := s.certificate()
+	if err != nil {
+		return nil, "", err
+	}
+	pc, err := s.api.NewPeerConnection(webrtc.Configuration{Certificates: []webrtc.Certificate{cert}})
 	if err != nil {
 		return nil, "", fmt.Errorf("new peer connection: %w", err)
 	}
