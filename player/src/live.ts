@@ -147,7 +147,11 @@ class Player {
   private wasLive = false;
   private sessionStart = 0;
   private disconnectedSince = 0;
+  /** framesDecoded and totalSamplesReceived of this session, from the last stats. */
   private lastFrames = 0;
+  private lastSamples = 0;
+  private ticking = false;
+  private tickAgain = false;
   private lastFrameAt = 0;
   private everConnected = false;
   private prevStats: LiveStats | null = null;
@@ -177,6 +181,8 @@ class Player {
     if (this.session) void this.session.close();
     this.session = null;
     this.prevStats = null;
+    debug.stats = null;
+    renderStats();
   }
 
   private schedule(ms: number) {
@@ -225,11 +231,14 @@ class Player {
       this.sessionStart = performance.now();
       this.disconnectedSince = 0;
       this.lastFrames = 0;
+      this.lastSamples = 0;
       this.lastFrameAt = this.sessionStart;
       this.everConnected = false;
       const pc = session.pc;
       const onChange = () => {
-        if (this.session === session) this.watch();
+        if (this.session !== session) return;
+        this.watch();
+        void this.tick(); // ICE just connected: look for the first frame now, not in a second
       };
       pc.addEventListener('iceconnectionstatechange', onChange);
       pc.addEventListener('connectionstatechange', onChange);
@@ -311,9 +320,11 @@ class Player {
       this.everConnected = true;
       this.lastFrameAt = now; // the freeze clock starts when media can flow
     }
+    // Live means this session decoded media: the element's readyState alone can
+    // say "ready" for a stream whose publisher has gone and sends nothing.
     const video = expectsVideo(pc);
-    const hasPicture = ui.video.readyState >= HTMLMediaElement.HAVE_CURRENT_DATA && (!video || ui.video.videoWidth > 0);
-    if (hasPicture && debug.state !== 'live') {
+    const playing = video ? this.lastFrames > 0 : this.lastSamples > 0;
+    if (playing && debug.state !== 'live') {
       this.wasLive = true;
       this.failures = 0;
       debug.errorCode = null;
@@ -324,25 +335,37 @@ class Player {
     if (video && now - this.lastFrameAt > FROZEN_MS) this.rejoin('no video frames for 10 s');
   }
 
-  private async tick() {
+  /** Reads the stats, then watch(); every second, and at once on connection and media events. */
+  async tick(): Promise<void> {
+    if (this.ticking) {
+      this.tickAgain = true;
+      return;
+    }
     const session = this.session;
     if (!session) return;
-    let report: RTCStatsReport;
+    this.ticking = true;
     try {
-      report = await session.pc.getStats();
+      const report = await session.pc.getStats();
+      if (session !== this.session) return;
+      const stats = computeStats(report.values(), this.prevStats);
+      this.prevStats = stats;
+      debug.stats = stats;
+      if (stats.framesDecoded > this.lastFrames) {
+        this.lastFrames = stats.framesDecoded;
+        this.lastFrameAt = performance.now();
+      }
+      this.lastSamples = stats.totalSamplesReceived;
+      renderStats();
+      this.watch();
     } catch {
-      return; // closed meanwhile
+      // closed meanwhile
+    } finally {
+      this.ticking = false;
     }
-    if (session !== this.session) return;
-    const stats = computeStats(report.values(), this.prevStats);
-    this.prevStats = stats;
-    debug.stats = stats;
-    if (stats.framesDecoded > this.lastFrames) {
-      this.lastFrames = stats.framesDecoded;
-      this.lastFrameAt = performance.now();
+    if (this.tickAgain) {
+      this.tickAgain = false;
+      void this.tick();
     }
-    renderStats();
-    this.watch();
   }
 }
 
@@ -544,7 +567,7 @@ if (debug.path === null) {
   const p = new Player(whepEndpoint(debug.path));
   setState('connecting', 'msg.connecting');
   for (const type of ['loadeddata', 'playing', 'resize']) {
-    ui.video.addEventListener(type, () => p.watch());
+    ui.video.addEventListener(type, () => void p.tick());
   }
   // Leave cleanly so the server frees the viewer at once; come back from the back/forward cache.
   window.addEventListener('pagehide', () => p.stop());

@@ -106,12 +106,18 @@ export class WhepSession {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    this.pc.close();
-    if (!this.resourceUrl) return;
+    // DELETE first: once the peer connection closes, the server ends the session
+    // by itself and the DELETE would find nothing (a 404 in the console).
+    // No DELETE either when the server already closed DTLS: it ended the session.
+    const serverClosed = this.pc.getReceivers()[0]?.transport?.state === 'closed';
     try {
-      await fetch(this.resourceUrl, { method: 'DELETE', headers: authHeaders(this.token) });
+      if (this.resourceUrl && !serverClosed) {
+        await fetch(this.resourceUrl, { method: 'DELETE', headers: authHeaders(this.token) });
+      }
     } catch {
       // the server ends sessions whose peer went away by itself
+    } finally {
+      this.pc.close();
     }
   }
 
