@@ -88,7 +88,7 @@ func serve(ctx context.Context, c config.Config, log *slog.Logger) error {
 	defer rtspServer.Close()
 
 	egress, err := webrtc.NewServer(webrtc.Options{
-		Port: c.WebRTC.Port, DisableTCP: c.WebRTC.DisableTCP, PublicIPs: c.WebRTC.PublicIPs,
+		Port: c.WebRTC.Port, DisableTCP: c.WebRTC.DisableTCP, PublicIPs: c.WebRTC.PublicIPs, AdditionalHosts: c.WebRTC.AdditionalHosts,
 		IPv6: c.WebRTC.IPv6, Loopback: c.WebRTC.Loopback, MaxViewers: c.WebRTC.MaxViewers,
 	}, registry, log)
 	if err != nil {

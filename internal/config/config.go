@@ -98,6 +98,9 @@ type WebRTC struct {
 	// PublicIPs are the addresses viewers reach this server at, when it is behind 1:1
 	// NAT (a cloud VM's public IP).
 	PublicIPs []string `koanf:"public_ips" yaml:"public_ips"`
+	// AdditionalHosts are extra addresses offered to viewers besides the local ones (a
+	// second uplink, a VPN address).
+	AdditionalHosts []string `koanf:"additional_hosts" yaml:"additional_hosts"`
 	// IPv6 offers IPv6 candidates as well as IPv4.
 	IPv6 bool `koanf:"ipv6" yaml:"ipv6"`
 	// Loopback offers loopback candidates, for viewers on the same machine.
@@ -278,6 +281,11 @@ func (c *Config) Validate() error {
 	for i, ip := range c.WebRTC.PublicIPs {
 		if net.ParseIP(ip) == nil {
 			bad(fmt.Sprintf("webrtc.public_ips[%d]", i), "%q is not an IP address", ip)
+		}
+	}
+	for i, ip := range c.WebRTC.AdditionalHosts {
+		if net.ParseIP(ip) == nil {
+			bad(fmt.Sprintf("webrtc.additional_hosts[%d]", i), "%q is not an IP address", ip)
 		}
 	}
 	if c.WebRTC.MaxViewers < 0 {

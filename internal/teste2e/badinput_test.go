@@ -49,6 +49,9 @@ type apiError struct {
 	} `json:"error"`
 }
 
+// lastAnswer is the body of the last 201 from post (tests run one at a time).
+var lastAnswer string
+
 // post sends a WHEP request and returns the status and the JSON error, if any.
 func post(t *testing.T, url, contentType, body string, header map[string]string) (int, apiError, http.Header) {
 	t.Helper()
@@ -63,6 +66,9 @@ func post(t *testing.T, url, contentType, body string, header map[string]string)
 	}
 	defer res.Body.Close()
 	b, _ := io.ReadAll(res.Body)
+	if res.StatusCode == http.StatusCreated {
+		lastAnswer = string(b)
+	}
 	var e apiError
 	if res.StatusCode >= 400 {
 		if err := json.Unmarshal(b, &e); err != nil || e.Error.Code == "" || e.Error.Message == "" {

@@ -157,8 +157,9 @@ func freeRTPPair(t *testing.T) int {
 }
 
 // startServer runs classcast with a config made of the test's ports plus extraYAML
-// (top-level keys, e.g. a streams: list), and waits until it is ready.
-func startServer(t *testing.T, extraYAML string) *server {
+// (top-level keys, e.g. a streams: list) and env (CLASSCAST_*=... overrides), and
+// waits until it is ready.
+func startServer(t *testing.T, extraYAML string, env ...string) *server {
 	t.Helper()
 	bin := binary(t)
 	s := &server{t: t, dir: t.TempDir(), log: &syncBuffer{}, exited: make(chan struct{})}
@@ -180,7 +181,7 @@ hub: {idle_timeout: 20s}
 	}
 	s.cmd = exec.Command(bin, "serve", "-c", cfgPath)
 	s.cmd.Stdout, s.cmd.Stderr = s.log, s.log
-	s.cmd.Env = cleanEnv()
+	s.cmd.Env = append(cleanEnv(), env...)
 	if err := s.cmd.Start(); err != nil {
 		t.Fatal(err)
 	}

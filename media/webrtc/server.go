@@ -137,8 +137,24 @@ func NewServer(opts Options, registry *stream.Registry, log *slog.Logger) (*Serv
 		}
 	}
 	se.SetNetworkTypes(wnets)
-	if len(opts.PublicIPs) > 0 {
-		se.SetNAT1To1IPs(opts.PublicIPs, webrtc.ICECandidateTypeHost)
+	// Behind 1:1 NAT the local addresses are useless to viewers: replace them. Extra
+	// hosts (a second uplink, a VPN address) are offered besides whatever else we have.
+	switch {
+	case len(opts.PublicIPs) > 0:
+		if err := se.SetICEAddressRewriteRules(webrtc.ICEAddressRewriteRule{
+			External:        append(append([]string(nil), opts.PublicIPs...), opts.AdditionalHosts...),
+			AsCandidateType: webrtc.ICECandidateTypeHost, Mode: webrtc.ICEAddressRewriteReplace,
+		}); err != nil {
+			udpMux.Close()
+			return nil, fmt.Errorf("webrtc.public_ips: %w", err)
+		}
+	case len(opts.AdditionalHosts) > 0:
+		if err := se.SetICEAddressRewriteRules(webrtc.ICEAddressRewriteRule{
+			External: opts.AdditionalHosts, AsCandidateType: webrtc.ICECandidateTypeHost, Mode: webrtc.ICEAddressRewriteAppend,
+		}); err != nil {
+			udpMux.Close()
+			return nil, fmt.Errorf("webrtc.additional_hosts: %w", err)
+		}
 	}
 
 	me := &webrtc.MediaEngine{}
