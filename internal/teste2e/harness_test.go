@@ -306,6 +306,7 @@ type ffmpegOptions struct {
 	User      string
 	Pass      string
 	Extra     []string // extra output options (e.g. a corrupting bitstream filter)
+	Audio     string   // aac (default), opus, pcmu or pcma
 }
 
 // publishFFmpeg publishes a live test picture and a tone with the ffmpeg CLI.
@@ -334,7 +335,17 @@ func publishFFmpeg(t *testing.T, url string, o ffmpegOptions) *publisher {
 			args = append(args, "-profile:v", "high")
 		}
 	}
-	args = append(args, "-b:v", "800k", "-c:a", "aac", "-b:a", "64k")
+	args = append(args, "-b:v", "800k")
+	switch o.Audio {
+	case "opus":
+		args = append(args, "-c:a", "libopus", "-b:a", "48k", "-ar", "48000")
+	case "pcmu":
+		args = append(args, "-c:a", "pcm_mulaw", "-ar", "8000", "-ac", "1")
+	case "pcma":
+		args = append(args, "-c:a", "pcm_alaw", "-ar", "8000", "-ac", "1")
+	default:
+		args = append(args, "-c:a", "aac", "-b:a", "64k")
+	}
 	args = append(args, o.Extra...)
 	args = append(args, "-f", "rtsp", "-rtsp_transport", o.Transport, url)
 	return startProcess(t, "ffmpeg", args...)
