@@ -351,6 +351,9 @@ func (p *Publisher) Close() {
 	if h.publisher == p {
 		h.publisher = nil
 		h.since = time.Now()
+		// A viewer joining while the class waits for its encoder must not be shown a
+		// stale picture as if it were live.
+		h.gop, h.gopBytes = nil, 0
 		h.startIdleTimerLocked()
 	}
 	h.mu.Unlock()

@@ -267,3 +267,21 @@ func BenchmarkFanout400(b *testing.B) {
 	b.StopTimer()
 	runtime.GC()
 }
+
+func TestNoStalePictureAfterPublisherLeaves(t *testing.T) {
+	r := testRegistry(t)
+	p := videoOnly(t, r, "a/b")
+	var pts int64
+	writeGOP(p, &pts, 5, 100)
+	p.Close()
+	rd, err := r.Hub("a/b").Subscribe(ReaderOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rd.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancel()
+	if u, _, err := rd.Read(ctx); err == nil {
+		t.Fatalf("a reader joining an idle stream got a cached unit (key=%v)", u.Key)
+	}
+}
