@@ -293,20 +293,19 @@ type rtspRecorder struct {
 	server     *gortsplib.Server
 	url        string
 
-	mu          sync.Mutex
-	aus         int
-	keyframes   int
-	noSEI       int
-	lastSeq     uint32
-	seqErrors   int
-	timeErrors  int
-	maxAge      time.Duration
-	tsErrors    int
-	lastTS      uint32
-	audioPkts   int
-	audioSeq    uint16
-	announced   *description.Session
-	sessionDone chan struct{}
+	mu         sync.Mutex
+	aus        int
+	keyframes  int
+	noSEI      int
+	lastSeq    uint32
+	seqErrors  int
+	timeErrors int
+	maxAge     time.Duration
+	tsErrors   int
+	lastTS     uint32
+	audioPkts  int
+	audioSeq   uint16
+	announced  *description.Session
 }
 
 func newRTSPRecorder(t *testing.T, whep *wheptest.Server) *rtspRecorder {
