@@ -42,7 +42,7 @@ run: build
 	./$(BIN) serve --demo.enabled
 
 ## test: every test, with real components (ffmpeg, GStreamer, Chromium)
-test: build test-player test-go
+test: build lint test-player test-go
 
 test-player:
 	cd player && npm test --silent
@@ -54,7 +54,7 @@ test-go:
 bench: build
 	$(GO) run ./scripts/bench
 
-lint: deps
+lint: deps player/dist/index.html
 	test -z "$$(gofmt -l $$(git ls-files '*.go'))" || (gofmt -l $$(git ls-files '*.go'); exit 1)
 	$(GO) vet ./...
 	$(GO) run $(STATICCHECK) ./...

@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"sort"
 	"strings"
 	"sync"
@@ -205,6 +206,20 @@ func countSince(frames []frameInfo, t0 time.Time) int {
 	return n
 }
 
+// loadAverage is the host's 1, 5 and 15 minute load averages, for failure reports:
+// latency thresholds mean little on a machine that is busy with something else.
+func loadAverage() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "unknown"
+	}
+	f := strings.Fields(string(b))
+	if len(f) < 3 {
+		return "unknown"
+	}
+	return strings.Join(f[:3], " ") + fmt.Sprintf(" on %d CPUs", runtime.NumCPU())
+}
+
 // logLinesFor returns the server's log lines that mention stream path.
 func logLinesFor(s *server, path string) []string {
 	var out []string
@@ -272,6 +287,11 @@ func TestPublishMatrix(t *testing.T) {
 
 			if len(frames) < 50 {
 				t.Fatalf("%d video frames, want >= 50 (25 fps for 4 s)", len(frames))
+			}
+			// The media is flowing when the viewer dials: the GOP cache (or a
+			// transcoder that is already running) must start it at once.
+			if ttff := tm.FirstKeyframe.Sub(tm.POST); ttff > time.Second {
+				t.Errorf("first keyframe %v after the POST, want < 1 s", ttff.Round(time.Millisecond))
 			}
 			first := frames[0]
 			if !first.key || first.skipped != 0 {
@@ -375,6 +395,13 @@ type loadReport struct {
 		P50, P95, P99, Max float64
 	} `json:"latency_ms"`
 	LossPct          float64 `json:"loss_pct"`
+	Server           *struct {
+		// The server's own send-delay histogram (hub arrival to the WebRTC
+		// write), when the load tool could scrape it.
+		AddedLatencyMs *struct {
+			P50, P95, P99 float64
+		} `json:"added_latency_ms"`
+	} `json:"server"`
 	VideoFrames      uint64  `json:"video_frames"`
 	AudioPackets     uint64  `json:"audio_packets"`
 	FramesWithoutSEI uint64  `json:"frames_without_sei"`
@@ -436,7 +463,7 @@ func TestLatencyAndLateJoiner(t *testing.T) {
 			len(lat), p50.Round(10*time.Microsecond), p95.Round(10*time.Microsecond), p99.Round(10*time.Microsecond), mx.Round(10*time.Microsecond))
 
 		if ttff > 300*time.Millisecond {
-			t.Errorf("first keyframe %v after the POST, want < 300 ms (the GOP cache should start a viewer at once)", ttff)
+			t.Errorf("first keyframe %v after the POST, want < 300 ms (the GOP cache should start a viewer at once; load average %s)", ttff, loadAverage())
 		}
 		if noSEI > 0 {
 			t.Errorf("%d frames lost their timestamp SEI; H.264 must pass through untouched", noSEI)
@@ -453,7 +480,7 @@ func TestLatencyAndLateJoiner(t *testing.T) {
 			t.Errorf("%d live frames with a send time after the join, want >= 100", len(lat))
 		}
 		if p95 >= 100*time.Millisecond {
-			t.Errorf("latency p95 %v, want < 100 ms on loopback", p95)
+			t.Errorf("latency p95 %v, want < 100 ms on loopback (load average %s)", p95, loadAverage())
 		}
 		if len(audio) < 200 {
 			t.Errorf("%d Opus packets in 5 s, want >= 200", len(audio))
@@ -480,6 +507,14 @@ func TestLatencyAndLateJoiner(t *testing.T) {
 		if err := json.Unmarshal(stdout.Bytes(), &rep); err != nil {
 			t.Fatalf("classcast-load report is not JSON: %v\nstderr:\n%s", err, tail(stderr.String(), 30))
 		}
+		// Thresholds are for loopback on an idle machine; when one fails, say
+		// whether the server's own share of the delay was the cause.
+		context := fmt.Sprintf("load average %s", loadAverage())
+		if rep.Server != nil && rep.Server.AddedLatencyMs != nil {
+			a := rep.Server.AddedLatencyMs
+			context += fmt.Sprintf("; latency the server adds p50 %.1f p95 %.1f p99 %.1f ms", a.P50, a.P95, a.P99)
+		}
+		t.Log(context)
 		if rep.ViewersConnected != 20 {
 			t.Errorf("viewers_connected %d, want 20; errors %v", rep.ViewersConnected, rep.Errors)
 		}
@@ -487,10 +522,10 @@ func TestLatencyAndLateJoiner(t *testing.T) {
 			t.Errorf("loss_pct %.3f, want < 0.5 (client_udp_drops %d)", rep.LossPct, rep.ClientUDPDrops)
 		}
 		if rep.TTFFMs.P95 >= 300 {
-			t.Errorf("ttff_ms.p95 %.1f, want < 300", rep.TTFFMs.P95)
+			t.Errorf("ttff_ms.p95 %.1f, want < 300 (%s)", rep.TTFFMs.P95, context)
 		}
 		if rep.LatencyMs.P99 >= 100 {
-			t.Errorf("latency_ms.p99 %.1f, want < 100", rep.LatencyMs.P99)
+			t.Errorf("latency_ms.p99 %.1f, want < 100 (%s)", rep.LatencyMs.P99, context)
 		}
 		// 20 viewers × 25 fps × 10 s; half of it is already a badly broken run.
 		if rep.VideoFrames < 20*25*10/2 || rep.AudioPackets < 20*50*10/2 {
