@@ -23,10 +23,11 @@ type camera struct {
 	RTPPort int // UDP RTP; RTCP is the next one
 	srv     *gortsplib.Server
 
-	mu     sync.RWMutex
-	stream *gortsplib.ServerStream
-	pub    *gortsplib.ServerSession
-	closed bool
+	mu      sync.RWMutex
+	stream  *gortsplib.ServerStream
+	pub     *gortsplib.ServerSession
+	closed  bool
+	readers []string // transport of each PLAY, e.g. "TCP" or "UDP"
 }
 
 // startCamera listens on the given ports (0 picks free ones). Closing it and starting a
@@ -124,9 +125,23 @@ func (c *camera) OnSetup(ctx *gortsplib.ServerHandlerOnSetupCtx) (*base.Response
 	return &base.Response{StatusCode: base.StatusOK}, c.stream, nil
 }
 
-// OnPlay lets a reader start.
-func (c *camera) OnPlay(*gortsplib.ServerHandlerOnPlayCtx) (*base.Response, error) {
+// OnPlay lets a reader start, noting the transport it set up.
+func (c *camera) OnPlay(ctx *gortsplib.ServerHandlerOnPlayCtx) (*base.Response, error) {
+	tr := "?"
+	if t := ctx.Session.SetuppedTransport(); t != nil {
+		tr = t.String()
+	}
+	c.mu.Lock()
+	c.readers = append(c.readers, tr)
+	c.mu.Unlock()
 	return &base.Response{StatusCode: base.StatusOK}, nil
+}
+
+// Readers returns the transports of the readers that started playing.
+func (c *camera) Readers() []string {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	return append([]string(nil), c.readers...)
 }
 
 // OnRecord forwards the publisher's packets to every reader.

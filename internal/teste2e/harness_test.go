@@ -378,7 +378,9 @@ func waitLive(t *testing.T, s *server, path string, timeout time.Duration) {
 			var b bytes.Buffer
 			_, _ = b.ReadFrom(res.Body)
 			res.Body.Close()
-			if res.StatusCode == 200 && strings.Contains(b.String(), `"live": true`) && strings.Contains(b.String(), `"web_video"`) {
+			// Live and flowing: the API says live from ANNOUNCE on, media comes after RECORD.
+			if res.StatusCode == 200 && strings.Contains(b.String(), `"live": true`) && strings.Contains(b.String(), `"web_video"`) &&
+				!strings.Contains(b.String(), `"units_in": 0,`) {
 				return
 			}
 		}

@@ -154,6 +154,20 @@ func checkMonotonic(ts []uint32) string {
 	return ""
 }
 
+// checkLeaps reports the first frame whose RTP timestamp runs ahead of the previous
+// one by more than a second beyond the time between their arrivals, or "" when none
+// does: a browser's jitter buffer would hold such a frame back for that long.
+func checkLeaps(frames []frameInfo) string {
+	for i := 1; i < len(frames); i++ {
+		step := time.Duration(float64(int32(frames[i].ts-frames[i-1].ts)) / 90000 * float64(time.Second))
+		if arrival := frames[i].at.Sub(frames[i-1].at); step > arrival+time.Second {
+			return fmt.Sprintf("frame %d is %v after frame %d on the RTP clock but arrived %v after it",
+				i, step.Round(time.Millisecond), i-1, arrival.Round(time.Millisecond))
+		}
+	}
+	return ""
+}
+
 // percentiles returns the nearest-rank p50, p95 and p99 of ds, and the max.
 func percentiles(ds []time.Duration) (p50, p95, p99, maxD time.Duration) {
 	if len(ds) == 0 {
@@ -325,6 +339,9 @@ func TestPublishMatrix(t *testing.T) {
 			if bad := checkMonotonic(ts); bad != "" {
 				t.Errorf("video RTP timestamps go backwards: %s", bad)
 			}
+			if bad := checkLeaps(frames); bad != "" {
+				t.Errorf("video RTP timestamps leap ahead of the clock: %s", bad)
+			}
 			if len(audio) < 100 {
 				t.Errorf("%d Opus packets, want >= 100 (20 ms each, for 4 s)", len(audio))
 			}
@@ -395,6 +412,10 @@ type loadReport struct {
 		P50, P95, P99, Max float64
 	} `json:"latency_ms"`
 	LossPct          float64 `json:"loss_pct"`
+	VideoFrames      uint64  `json:"video_frames"`
+	AudioPackets     uint64  `json:"audio_packets"`
+	FramesWithoutSEI uint64  `json:"frames_without_sei"`
+	ClientUDPDrops   uint64  `json:"client_udp_drops"`
 	Server           *struct {
 		// The server's own send-delay histogram (hub arrival to the WebRTC
 		// write), when the load tool could scrape it.
@@ -402,10 +423,6 @@ type loadReport struct {
 			P50, P95, P99 float64
 		} `json:"added_latency_ms"`
 	} `json:"server"`
-	VideoFrames      uint64  `json:"video_frames"`
-	AudioPackets     uint64  `json:"audio_packets"`
-	FramesWithoutSEI uint64  `json:"frames_without_sei"`
-	ClientUDPDrops   uint64  `json:"client_udp_drops"`
 }
 
 // TestLatencyAndLateJoiner: a viewer who joins mid-GOP starts at once on the cached
@@ -537,82 +554,136 @@ func TestLatencyAndLateJoiner(t *testing.T) {
 	})
 }
 
-// TestViewerSurvivesPublisherRestart: the recording room's encoder reboots. The
-// viewer's WHEP session stays up, resumes on a keyframe with sound, and its RTP
-// timestamps keep going forward, so a browser's jitter buffer is not confused.
+// TestViewerSurvivesPublisherRestart: the recording room's encoder restarts, or
+// crashes and another encoder takes over. The viewer's WHEP session stays up (no new
+// Dial), resumes on a keyframe with sound, and its RTP timestamps keep going forward,
+// so a browser's jitter buffer is not confused.
 func TestViewerSurvivesPublisherRestart(t *testing.T) {
 	s := startServer(t, "")
-	const path = "restart/room"
-	opts := ffmpegOptions{Size: "320x240"}
-	pub := publishFFmpeg(t, s.RTSP(path), opts)
-	waitLive(t, s, path, 15*time.Second)
-
-	v := watch(t, s.WHEP(path))
-	v.waitKeyframe(t, 5*time.Second)
-	eventually(t, 10*time.Second, "50 frames and 100 Opus packets before the restart", func() bool {
-		f, a := v.since(time.Time{})
-		return f >= 50 && a >= 100
-	})
-	statsBefore := v.s.Stats()
-
-	pub.stop()
-	stopped := time.Now()
-	time.Sleep(2 * time.Second)
-	restarted := time.Now()
-	pub = publishFFmpeg(t, s.RTSP(path), opts)
-	defer pub.stop()
-
-	eventually(t, 20*time.Second, "50 frames and 100 Opus packets after the restart", func() bool {
-		select {
-		case <-v.s.Done():
-			t.Fatalf("the WHEP session ended at the publisher restart: %v", v.s.Err())
-		default:
-		}
-		f, a := v.since(restarted)
-		return f >= 50 && a >= 100
-	})
-	s.alive()
-	statsAfter := v.s.Stats()
-	frames, audio := v.snapshot()
-
-	// What came during the gap is what was queued before the publisher left.
-	var after []frameInfo
-	var vts, ats []uint32
-	lastBefore := -1
-	for i, f := range frames {
-		vts = append(vts, f.ts)
-		if f.at.After(stopped.Add(500 * time.Millisecond)) {
-			after = append(after, f)
-		} else {
-			lastBefore = i
+	ff := func(transport string) func(*testing.T, string) *publisher {
+		return func(t *testing.T, url string) *publisher {
+			return publishFFmpeg(t, url, ffmpegOptions{Transport: transport, Size: "320x240"})
 		}
 	}
-	for _, a := range audio {
-		ats = append(ats, a.ts)
+	gst := func(t *testing.T, url string) *publisher { return publishGStreamer(t, url, "tcp") }
+	cases := []struct {
+		name          string
+		first, second func(*testing.T, string) *publisher
+		crash         bool // SIGKILL: no TEARDOWN, the connection just drops
+	}{
+		{"ffmpeg stops and starts again", ff("tcp"), ff("tcp"), false},
+		// Another encoder: other SSRCs, RTP timestamp origins, AAC sample rate
+		// (44.1 kHz mono instead of 48 kHz) and picture size.
+		{"ffmpeg crashes and GStreamer takes over", ff("tcp"), gst, true},
+		// Over UDP the RTSP session does not end with its TCP connection: the
+		// crashed publisher must still not lock the path against its successor.
+		{"ffmpeg over UDP crashes and restarts", ff("udp"), ff("udp"), true},
 	}
-	if len(after) == 0 || lastBefore < 0 {
-		t.Fatalf("no frames on one side of the restart")
-	}
-	gap := after[0].at.Sub(frames[lastBefore].at)
-	tsJump := int32(after[0].ts - frames[lastBefore].ts)
-	t.Logf("video gap %v (publisher away %v); RTP timestamp step across it %d (%.2f s); stats before %+v after %+v",
-		gap.Round(time.Millisecond), restarted.Sub(stopped).Round(time.Millisecond), tsJump, float64(tsJump)/90000, statsBefore.Video, statsAfter.Video)
-	if !after[0].key {
-		t.Errorf("first frame after the restart is not a keyframe")
-	}
-	if d := after[0].skipped - statsBefore.Video.Skipped; d != 0 {
-		t.Errorf("%d access units were dropped by the viewer waiting for a keyframe around the restart; the server should resume on one", d)
-	}
-	if bad := checkMonotonic(vts); bad != "" {
-		t.Errorf("video RTP timestamps go backwards across the restart: %s", bad)
-	}
-	if bad := checkMonotonic(ats); bad != "" {
-		t.Errorf("audio RTP timestamps go backwards across the restart: %s", bad)
-	}
-	if st := v.s.Stats(); st.Video.Lost != 0 || st.Audio.Lost != 0 {
-		t.Logf("note: RTP sequence gaps seen by the viewer: video %d, audio %d lost", st.Video.Lost, st.Audio.Lost)
-	}
-	if n := strings.Count(s.Log(), "viewer connected"); n != 1 {
-		t.Errorf("%d \"viewer connected\" lines; the restart must not need a new session", n)
+	for i, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			path := fmt.Sprintf("restart/room-%d", i)
+			pub := c.first(t, s.RTSP(path))
+			waitLive(t, s, path, 15*time.Second)
+			waitFlowing(t, s, path, 10*time.Second)
+
+			v := watch(t, s.WHEP(path))
+			v.waitKeyframe(t, 5*time.Second)
+			eventually(t, 10*time.Second, "50 frames and 100 Opus packets before the restart", func() bool {
+				f, a := v.since(time.Time{})
+				return f >= 50 && a >= 100
+			})
+			statsBefore := v.s.Stats()
+
+			if c.crash {
+				_ = pub.cmd.Process.Kill()
+				<-pub.exited
+			} else {
+				pub.stop()
+			}
+			stopped := time.Now()
+			time.Sleep(2 * time.Second)
+			restarted := time.Now()
+			pub = c.second(t, s.RTSP(path))
+			defer pub.stop()
+
+			eventually(t, 20*time.Second, "50 frames and 100 Opus packets after the restart", func() bool {
+				select {
+				case <-v.s.Done():
+					t.Fatalf("the WHEP session ended at the publisher restart: %v", v.s.Err())
+				case <-pub.exited:
+					// Encoders such as ffmpeg and GStreamer do not retry a refused
+					// ANNOUNCE. The server's log comes through a pipe: let it catch up.
+					time.Sleep(200 * time.Millisecond)
+					var refused []string
+					for _, l := range logLinesFor(s, path) {
+						if strings.Contains(l, "refused") || strings.Contains(l, "publisher left") {
+							refused = append(refused, l)
+						}
+					}
+					t.Fatalf("the new publisher exited %v after the old one was gone:\n%s\nserver:\n%s",
+						time.Since(stopped).Round(time.Millisecond), tail(pub.out.String(), 5), strings.Join(refused, "\n"))
+				default:
+				}
+				f, a := v.since(restarted)
+				return f >= 50 && a >= 100
+			})
+			s.alive()
+			statsAfter := v.s.Stats()
+			frames, audio := v.snapshot()
+
+			// Frames that arrive just after the stop were already on their way.
+			var after []frameInfo
+			var vts, ats []uint32
+			lastBefore := -1
+			for i, f := range frames {
+				vts = append(vts, f.ts)
+				if f.at.After(stopped.Add(500 * time.Millisecond)) {
+					after = append(after, f)
+				} else {
+					lastBefore = i
+				}
+			}
+			for _, a := range audio {
+				ats = append(ats, a.ts)
+			}
+			if len(after) == 0 || lastBefore < 0 {
+				t.Fatalf("no frames on one side of the restart")
+			}
+			gap := after[0].at.Sub(frames[lastBefore].at)
+			tsStep := int32(after[0].ts - frames[lastBefore].ts)
+			t.Logf("video gap %v (publisher away %v, then its start-up); RTP timestamp step across it %d (%.2f s); video stats before %+v, after %+v",
+				gap.Round(time.Millisecond), restarted.Sub(stopped).Round(time.Millisecond), tsStep, float64(tsStep)/90000, statsBefore.Video, statsAfter.Video)
+			if !after[0].key {
+				t.Errorf("first frame after the restart is not a keyframe")
+			}
+			if d := after[0].skipped - statsBefore.Video.Skipped; d != 0 {
+				t.Errorf("the viewer dropped %d access units waiting for a keyframe around the restart; the server should resume on one", d)
+			}
+			if bad := checkMonotonic(vts); bad != "" {
+				t.Errorf("video RTP timestamps go backwards across the restart: %s", bad)
+			}
+			if bad := checkLeaps(frames); bad != "" {
+				t.Errorf("video RTP timestamps leap ahead across the restart: %s", bad)
+			}
+			if bad := checkMonotonic(ats); bad != "" {
+				t.Errorf("audio RTP timestamps go backwards across the restart: %s", bad)
+			}
+			// The step should reflect the real gap, not restart from zero nor leap.
+			if step := time.Duration(float64(tsStep) / 90000 * float64(time.Second)); step < gap/2 || step > gap+2*time.Second {
+				t.Errorf("RTP timestamp step %v across a %v gap", step.Round(time.Millisecond), gap.Round(time.Millisecond))
+			}
+			if st := v.s.Stats(); st.Video.Lost != 0 || st.Audio.Lost != 0 {
+				t.Errorf("the viewer saw RTP sequence gaps across the restart (video %d, audio %d lost): it would send NACKs for packets that never existed", st.Video.Lost, st.Audio.Lost)
+			}
+			connected := 0
+			for _, l := range logLinesFor(s, path) {
+				if strings.Contains(l, "viewer connected") {
+					connected++
+				}
+			}
+			if connected != 1 {
+				t.Errorf("%d \"viewer connected\" lines; the restart must not need a new session", connected)
+			}
+		})
 	}
 }

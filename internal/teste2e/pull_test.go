@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"sort"
+	"strings"
 	"testing"
 	"time"
 )
@@ -17,6 +19,12 @@ type sourceStatus struct {
 	LastError   string    `json:"last_error"`
 	Attempts    int       `json:"attempts"`
 	NextAttempt time.Time `json:"next_attempt"`
+}
+
+func sortedCopy(s []string) []string {
+	out := append([]string(nil), s...)
+	sort.Strings(out)
+	return out
 }
 
 // sources returns the server's pull sources by path.
@@ -91,6 +99,10 @@ func TestPullSource(t *testing.T) {
 		waitLive(t, s, p, 15*time.Second)
 	}
 	waitSources(t, s, paths, "live", 5*time.Second)
+	// One reader per transport: the UDP source really pulls over UDP.
+	if r := strings.Join(sortedCopy(cam.Readers()), ","); r != "TCP,UDP" {
+		t.Errorf("the camera's readers used %q, want one TCP and one UDP", r)
+	}
 
 	viewers := map[string]*viewer{}
 	for _, p := range paths {
@@ -125,6 +137,9 @@ func TestPullSource(t *testing.T) {
 	}
 	// Let a retry or two fail against the closed port, as happens while a camera boots.
 	time.Sleep(1500 * time.Millisecond)
+	for p, st := range sources(t, s) {
+		t.Logf("%s while the camera is away: state %s, last_error %q, attempts %d", p, st.State, st.LastError, st.Attempts)
+	}
 
 	// Back at the same address.
 	cam = startCamera(t, cam.Port, cam.RTPPort)
@@ -159,6 +174,9 @@ func TestPullSource(t *testing.T) {
 		}
 		if bad := checkMonotonic(ts); bad != "" {
 			t.Errorf("%s: video RTP timestamps go backwards across the camera restart: %s", p, bad)
+		}
+		if bad := checkLeaps(frames); bad != "" {
+			t.Errorf("%s: video RTP timestamps leap ahead across the camera restart: %s", p, bad)
 		}
 		for _, f := range frames {
 			if f.at.After(back) {

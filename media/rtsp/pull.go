@@ -196,5 +196,8 @@ func (p *PullSource) pullOnce(ctx context.Context) error {
 	defer metrics.Publishers.WithLabelValues("rtsp-pull").Dec()
 	p.setState(PullLive, nil, time.Time{})
 	p.log.Info("pulling", "source", redact(p.url), "tracks", len(tracks))
-	return c.Wait()
+	if err := c.Wait(); err != nil {
+		return fmt.Errorf("the source stopped sending: %w", err)
+	}
+	return nil
 }

@@ -55,6 +55,7 @@ type Server struct {
 
 type publishing struct {
 	path      string
+	conn      *gortsplib.ServerConn
 	publisher *stream.Publisher
 	feeder    *feeder
 	byMedia   map[*description.Media]*track
@@ -102,8 +103,22 @@ func (s *Server) OnConnOpen(ctx *gortsplib.ServerHandlerOnConnOpenCtx) {
 	s.log.Debug("connection opened", "remote", ctx.Conn.NetConn().RemoteAddr())
 }
 
-// OnConnClose implements gortsplib.ServerHandlerOnConnClose.
+// OnConnClose implements gortsplib.ServerHandlerOnConnClose. A publisher whose control
+// connection is gone has crashed or been unplugged: over UDP its session would
+// otherwise live on until the read timeout, holding the path against the encoder's own
+// restart.
 func (s *Server) OnConnClose(ctx *gortsplib.ServerHandlerOnConnCloseCtx) {
+	s.mu.Lock()
+	var orphans []*gortsplib.ServerSession
+	for sess, p := range s.sessions {
+		if p.conn == ctx.Conn {
+			orphans = append(orphans, sess)
+		}
+	}
+	s.mu.Unlock()
+	for _, sess := range orphans {
+		sess.Close()
+	}
 	var terr liberrors.ErrServerTerminated
 	if ctx.Error != nil && !errors.As(ctx.Error, &terr) && !errors.Is(ctx.Error, net.ErrClosed) {
 		s.log.Info("connection closed", "remote", ctx.Conn.NetConn().RemoteAddr(), "reason", ctx.Error)
@@ -180,7 +195,7 @@ func (s *Server) OnAnnounce(ctx *gortsplib.ServerHandlerOnAnnounceCtx) (*base.Re
 		}
 		return reply(base.StatusServiceUnavailable, "Service Unavailable: "+err.Error()), nil
 	}
-	p := &publishing{path: path, publisher: pub, byMedia: map[*description.Media]*track{},
+	p := &publishing{path: path, conn: ctx.Conn, publisher: pub, byMedia: map[*description.Media]*track{},
 		feeder: &feeder{log: log, publisher: pub, protocol: "rtsp-publish"}}
 	for _, t := range tracks {
 		p.byMedia[t.medi] = t

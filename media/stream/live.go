@@ -141,8 +141,8 @@ func (l *liveTranscoders) startVideoLocked(src *Track, reason string) {
 	ctx, stop := context.WithCancel(l.ctx)
 	j := &liveJob{src: src, out: out, stop: stop, reason: reason}
 	l.video = j
-	h.setWebVideoLocked(out)
 	r := l.readerLocked(src, "transcode-video")
+	h.setWebVideoLocked(out)
 	metrics.Transcoders.WithLabelValues("video").Inc()
 	h.log.Warn("transcoding video live to browser-safe H.264 (costs CPU once per stream)", "reason", reason, "from", src.Codec)
 	l.wg.Add(1)
@@ -181,7 +181,18 @@ func (l *liveTranscoders) startVideoLocked(src *Track, reason string) {
 // scene) should catch up, not drop.
 func (l *liveTranscoders) readerLocked(src *Track, name string) *Reader {
 	r := newReader(l.hub, ReaderOptions{Name: name, Only: src, QueueSize: 1024})
-	r.resync = src.Kind == Video
+	if src.Kind == Video {
+		// Start from the source's cached GOP, so the transcode begins at once instead of
+		// at the source's next keyframe (a whole GOP, seconds with some encoders, of no
+		// picture for viewers).
+		for _, u := range l.hub.gop {
+			if u.Track == src && r.n < len(r.buf) {
+				r.buf[r.n] = u
+				r.n++
+			}
+		}
+		r.resync = r.n == 0
+	}
 	l.hub.readers[r] = struct{}{}
 	return r
 }

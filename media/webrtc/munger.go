@@ -59,7 +59,7 @@ func (m *munger) rewrite(u *stream.Unit, catchup bool, out []rtp.Header) ([]rtp.
 			m.tsOffset = m.lastTS + uint32(u.Track.ClockRate/30) - first.Timestamp
 		}
 	}
-	if u.Track.Kind == stream.Video {
+	if u.Track.Kind == stream.Video && !switched {
 		switch {
 		case catchup && m.catchup:
 			// Another cached frame: pack it right after the previous one.
@@ -69,6 +69,8 @@ func (m *munger) rewrite(u *stream.Unit, catchup bool, out []rtp.Header) ([]rtp.
 			// cached frame, on the compressed timeline.
 			m.tsOffset = m.lastTS + (first.Timestamp - m.lastInTS) - first.Timestamp
 		}
+	}
+	if u.Track.Kind == stream.Video {
 		m.catchup = catchup
 	}
 	m.track = u.Track

@@ -74,3 +74,27 @@ func TestMungerSwitchWaitsForKeyframe(t *testing.T) {
 		t.Fatalf("timestamp moved by %d across the switch", d)
 	}
 }
+
+// A switch to the transcoded track right after GOP-cache frames must not mix the two
+// tracks' timelines: timestamps only move forward.
+func TestMungerSwitchRightAfterCatchup(t *testing.T) {
+	src := &stream.Track{ID: 0, Kind: stream.Video, ClockRate: 90000}
+	transcoded := &stream.Track{ID: 2, Kind: stream.Video, ClockRate: 90000, Derived: true}
+	var m munger
+	var last rtp.Header
+	for i, ts := range []uint32{900000, 903600, 907200} {
+		out, _ := m.rewrite(unit(src, i == 0, uint16(10+i), ts, 1), true, nil)
+		last = out[0]
+	}
+	out, ok := m.rewrite(unit(transcoded, true, 500, 12, 1), false, nil)
+	if !ok {
+		t.Fatal("transcoded keyframe not sent")
+	}
+	if d := int32(out[0].Timestamp - last.Timestamp); d <= 0 || d > 9000 {
+		t.Fatalf("timestamp moved by %d across the switch", d)
+	}
+	next, _ := m.rewrite(unit(transcoded, false, 501, 3612, 1), false, nil)
+	if d := next[0].Timestamp - out[0].Timestamp; d != 3600 {
+		t.Fatalf("transcoded frames %d ticks apart, want 3600", d)
+	}
+}
