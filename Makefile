@@ -48,7 +48,7 @@ test-player:
 	cd player && npm test --silent
 
 test-go:
-	CLASSCAST_TEST_BIN=$(CURDIR)/$(BIN) $(GO) test -count=1 -timeout 20m ./...
+	TEST_CLASSCAST_BIN=$(CURDIR)/$(BIN) $(GO) test -count=1 -timeout 20m ./...
 
 ## bench: measure and write BENCHMARKS.md
 bench: build

@@ -31,12 +31,12 @@ func repoRoot() string {
 	return filepath.Join(filepath.Dir(file), "..", "..")
 }
 
-// binary returns the classcast binary: $CLASSCAST_TEST_BIN (make test builds it with the
+// binary returns the classcast binary: $TEST_CLASSCAST_BIN (make test builds it with the
 // player embedded) or a fresh build.
 func binary(t *testing.T) string {
 	t.Helper()
 	buildOnce.Do(func() {
-		if p := os.Getenv("CLASSCAST_TEST_BIN"); p != "" {
+		if p := os.Getenv("TEST_CLASSCAST_BIN"); p != "" {
 			binPath = p
 			return
 		}
