@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/url"
 	"os"
+	"path/filepath"
 	"reflect"
 	"strconv"
 	"strings"
@@ -40,6 +41,15 @@ type Config struct {
 	WebRTC  WebRTC `koanf:"webrtc" yaml:"webrtc"`
 	Hub     Hub    `koanf:"hub" yaml:"hub"`
 	Demo    Demo   `koanf:"demo" yaml:"demo"`
+	// Roles this node plays: ingest (RTSP, hubs, WebRTC, recording), api (HTTP API,
+	// player, VOD), worker (transcoding tasks). All three by default.
+	Roles     []string  `koanf:"roles" yaml:"roles"`
+	Redis     Redis     `koanf:"redis" yaml:"redis"`
+	Storage   Storage   `koanf:"storage" yaml:"storage"`
+	Record    Record    `koanf:"record" yaml:"record"`
+	Worker    Worker    `koanf:"worker" yaml:"worker"`
+	Transcode Transcode `koanf:"transcode" yaml:"transcode"`
+	Admin     Admin     `koanf:"admin" yaml:"admin"`
 	// Streams configures individual streams: publish credentials, pull sources, view
 	// tokens. Streams not listed here may still be published from loopback when
 	// rtsp.anonymous_loopback is on.
@@ -123,6 +133,87 @@ type Demo struct {
 	Enabled bool `koanf:"enabled" yaml:"enabled"`
 	// Path is the demo stream's path.
 	Path string `koanf:"path" yaml:"path"`
+	// Record records the demo stream (off by default: it never ends, so it would only
+	// fill the disk with max_duration-long lessons).
+	Record bool `koanf:"record" yaml:"record"`
+}
+
+// Redis configures the task queue's Redis.
+type Redis struct {
+	// URL of an external Redis: redis://[:password@]host:port/db, rediss:// for TLS, or
+	// redis-sentinel://[:password@]host1:port,host2:port?master=name for Sentinel.
+	// Empty starts and supervises an embedded redis-server in data_dir/redis.
+	URL string `koanf:"url" yaml:"url"`
+	// EmbeddedAddress is where the embedded redis-server listens (loopback only).
+	EmbeddedAddress string `koanf:"embedded_address" yaml:"embedded_address"`
+	// EmbeddedBinary is the redis-server executable for the embedded Redis.
+	EmbeddedBinary string `koanf:"embedded_binary" yaml:"embedded_binary"`
+}
+
+// Storage configures the object store for lessons (sources, HLS renditions, posters).
+type Storage struct {
+	// Backend is local (a directory, the embedded default) or s3.
+	Backend string `koanf:"backend" yaml:"backend"`
+	// LocalDir is the local backend's directory; empty means data_dir/objects.
+	LocalDir string  `koanf:"local_dir" yaml:"local_dir"`
+	S3       S3Store `koanf:"s3" yaml:"s3"`
+}
+
+// S3Store configures an S3-compatible object store (MinIO, Ceph RGW, SeaweedFS, a cloud).
+type S3Store struct {
+	// Endpoint is host:port of the S3 API, without scheme.
+	Endpoint  string `koanf:"endpoint" yaml:"endpoint"`
+	Bucket    string `koanf:"bucket" yaml:"bucket"`
+	Region    string `koanf:"region" yaml:"region"`
+	AccessKey string `koanf:"access_key" yaml:"access_key"`
+	SecretKey string `koanf:"secret_key" yaml:"secret_key"`
+	// UseSSL talks https to Endpoint.
+	UseSSL bool `koanf:"use_ssl" yaml:"use_ssl"`
+	// PresignRedirect answers VOD requests with a redirect to a presigned URL, so
+	// viewers fetch media from the store directly instead of through this node.
+	PresignRedirect bool `koanf:"presign_redirect" yaml:"presign_redirect"`
+}
+
+// Record configures the recording of live streams.
+type Record struct {
+	// Enabled records every live stream unless its streams[] entry says record: false.
+	Enabled bool `koanf:"enabled" yaml:"enabled"`
+	// Dir holds recordings being written; empty means data_dir/recordings.
+	Dir string `koanf:"dir" yaml:"dir"`
+	// SegmentDuration is the target length of each fMP4 segment on disk (cut on
+	// keyframes); a crash loses at most one segment.
+	SegmentDuration time.Duration `koanf:"segment_duration" yaml:"segment_duration"`
+	// Grace is how long a recording waits for its publisher to come back before it is
+	// finalized and sent for transcoding.
+	Grace time.Duration `koanf:"grace" yaml:"grace"`
+	// MaxDuration splits a recording that runs longer than this into several lessons.
+	MaxDuration time.Duration `koanf:"max_duration" yaml:"max_duration"`
+}
+
+// Worker configures the transcoding worker.
+type Worker struct {
+	// Concurrency is how many tasks run at once on this node.
+	Concurrency int `koanf:"concurrency" yaml:"concurrency"`
+	// ShutdownTimeout is how long a stopping worker lets running tasks finish before
+	// handing them back to the queue.
+	ShutdownTimeout time.Duration `koanf:"shutdown_timeout" yaml:"shutdown_timeout"`
+}
+
+// Transcode configures the VOD ladder.
+type Transcode struct {
+	// Preset is the x264 preset for encoded rungs.
+	Preset string `koanf:"preset" yaml:"preset"`
+	// TempDir holds work files; empty means data_dir/tmp.
+	TempDir string `koanf:"temp_dir" yaml:"temp_dir"`
+	// MaxHeight rejects sources taller than this (a declared 100000x100000 video
+	// is an attack, not a lesson).
+	MaxHeight int `koanf:"max_height" yaml:"max_height"`
+}
+
+// Admin configures access to admin pages (the queue UI at /admin/queues).
+type Admin struct {
+	// Password for HTTP basic auth as user "admin"; empty allows loopback clients only.
+	Password string `koanf:"password" yaml:"password"`
 }
 
 // Stream configures one stream path.
@@ -140,6 +231,29 @@ type Stream struct {
 	// ViewToken, when set, must be presented by viewers as "Authorization: Bearer" or
 	// ?token=; without it the stream is public.
 	ViewToken string `koanf:"view_token" yaml:"view_token"`
+	// Record, when set, overrides record.enabled for this stream.
+	Record *bool `koanf:"record" yaml:"record,omitempty"`
+}
+
+// Records reports whether path is recorded.
+func (c *Config) Records(path string) bool {
+	if s, ok := c.StreamConfig(path); ok && s.Record != nil {
+		return *s.Record
+	}
+	if c.Demo.Enabled && path == c.Demo.Path {
+		return c.Demo.Record
+	}
+	return c.Record.Enabled
+}
+
+// HasRole reports whether this node plays role.
+func (c *Config) HasRole(role string) bool {
+	for _, r := range c.Roles {
+		if r == role {
+			return true
+		}
+	}
+	return false
 }
 
 // Default is the embedded all-in-one configuration.
@@ -150,9 +264,16 @@ func Default() Config {
 		HTTP:    HTTP{Address: ":8080", ShutdownTimeout: 10 * time.Second},
 		RTSP: RTSP{Address: ":8554", UDPRTPAddress: ":8000", UDPRTCPAddress: ":8001",
 			AnonymousLoopback: true, ReadTimeout: 10 * time.Second},
-		WebRTC: WebRTC{Port: 8189, Loopback: true},
-		Hub:    Hub{IdleTimeout: 60 * time.Second},
-		Demo:   Demo{Enabled: false, Path: "demo/classroom"},
+		WebRTC:  WebRTC{Port: 8189, Loopback: true},
+		Hub:     Hub{IdleTimeout: 60 * time.Second},
+		Demo:    Demo{Enabled: false, Path: "demo/classroom"},
+		Roles:   []string{"ingest", "api", "worker"},
+		Redis:   Redis{EmbeddedAddress: "127.0.0.1:6390", EmbeddedBinary: "redis-server"},
+		Storage: Storage{Backend: "local", S3: S3Store{Region: "us-east-1"}},
+		Record: Record{Enabled: true, SegmentDuration: 2 * time.Second, Grace: 60 * time.Second,
+			MaxDuration: 4 * time.Hour},
+		Worker:    Worker{Concurrency: 1, ShutdownTimeout: 30 * time.Second},
+		Transcode: Transcode{Preset: "veryfast", MaxHeight: 2160},
 	}
 }
 
@@ -305,6 +426,55 @@ func (c *Config) Validate() error {
 			bad("demo.path", "%v", err)
 		}
 	}
+	for i, r := range c.Roles {
+		switch r {
+		case "ingest", "api", "worker":
+		default:
+			bad(fmt.Sprintf("roles[%d]", i), "%q is not one of ingest, api, worker", r)
+		}
+	}
+	if len(c.Roles) == 0 {
+		bad("roles", "name at least one of ingest, api, worker")
+	}
+	if c.Redis.URL == "" {
+		checkAddr("redis.embedded_address", c.Redis.EmbeddedAddress, false)
+	} else if u, err := url.Parse(c.Redis.URL); err != nil || (u.Scheme != "redis" && u.Scheme != "rediss" && u.Scheme != "redis-sentinel") {
+		bad("redis.url", "%q is not a redis://, rediss:// or redis-sentinel:// URL", redactURL(c.Redis.URL))
+	}
+	switch c.Storage.Backend {
+	case "local":
+	case "s3":
+		if c.Storage.S3.Endpoint == "" {
+			bad("storage.s3.endpoint", "is required for storage.backend s3")
+		} else if strings.Contains(c.Storage.S3.Endpoint, "://") {
+			bad("storage.s3.endpoint", "%q: give host:port without scheme (use storage.s3.use_ssl for https)", c.Storage.S3.Endpoint)
+		}
+		if c.Storage.S3.Bucket == "" {
+			bad("storage.s3.bucket", "is required for storage.backend s3")
+		}
+	default:
+		bad("storage.backend", "%q is not one of local, s3", c.Storage.Backend)
+	}
+	if c.Record.SegmentDuration < 500*time.Millisecond || c.Record.SegmentDuration > time.Minute {
+		bad("record.segment_duration", "must be between 500ms and 1m (got %s)", c.Record.SegmentDuration)
+	}
+	if c.Record.Grace < 0 {
+		bad("record.grace", "must not be negative")
+	}
+	if c.Record.MaxDuration < time.Minute {
+		bad("record.max_duration", "must be at least 1m (got %s)", c.Record.MaxDuration)
+	}
+	if c.Worker.Concurrency < 1 {
+		bad("worker.concurrency", "must be at least 1")
+	}
+	switch c.Transcode.Preset {
+	case "ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow":
+	default:
+		bad("transcode.preset", "%q is not an x264 preset", c.Transcode.Preset)
+	}
+	if c.Transcode.MaxHeight < 144 {
+		bad("transcode.max_height", "must be at least 144")
+	}
 	seen := map[string]bool{}
 	for i, s := range c.Streams {
 		key := fmt.Sprintf("streams[%d]", i)
@@ -355,6 +525,30 @@ func redactURL(s string) string {
 	return u.String()
 }
 
+// RecordDir is where recordings are written.
+func (c *Config) RecordDir() string {
+	if c.Record.Dir != "" {
+		return c.Record.Dir
+	}
+	return filepath.Join(c.DataDir, "recordings")
+}
+
+// StorageDir is the local object store's directory.
+func (c *Config) StorageDir() string {
+	if c.Storage.LocalDir != "" {
+		return c.Storage.LocalDir
+	}
+	return filepath.Join(c.DataDir, "objects")
+}
+
+// TempDir is where transcoding work files go.
+func (c *Config) TempDir() string {
+	if c.Transcode.TempDir != "" {
+		return c.Transcode.TempDir
+	}
+	return filepath.Join(c.DataDir, "tmp")
+}
+
 // Redacted returns a copy with secrets masked, for printing.
 func (c Config) Redacted() Config {
 	out := c
@@ -368,5 +562,12 @@ func (c Config) Redacted() Config {
 		}
 		out.Streams[i].Source = redactURL(out.Streams[i].Source)
 	}
+	if out.Storage.S3.SecretKey != "" {
+		out.Storage.S3.SecretKey = "xxxxx"
+	}
+	if out.Admin.Password != "" {
+		out.Admin.Password = "xxxxx"
+	}
+	out.Redis.URL = redactURL(out.Redis.URL)
 	return out
 }
