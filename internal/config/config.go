@@ -44,6 +44,7 @@ type Config struct {
 	// Roles this node plays: ingest (RTSP, hubs, WebRTC, recording), api (HTTP API,
 	// player, VOD), worker (transcoding tasks). All three by default.
 	Roles     []string  `koanf:"roles" yaml:"roles"`
+	Catalog   Catalog   `koanf:"catalog" yaml:"catalog"`
 	Redis     Redis     `koanf:"redis" yaml:"redis"`
 	Storage   Storage   `koanf:"storage" yaml:"storage"`
 	Record    Record    `koanf:"record" yaml:"record"`
@@ -136,6 +137,13 @@ type Demo struct {
 	// Record records the demo stream (off by default: it never ends, so it would only
 	// fill the disk with max_duration-long lessons).
 	Record bool `koanf:"record" yaml:"record"`
+}
+
+// Catalog configures the SQL catalog of lessons.
+type Catalog struct {
+	// URL is postgres://user:pass@host/db for a shared catalog; empty means the embedded
+	// SQLite file data_dir/catalog.db.
+	URL string `koanf:"url" yaml:"url"`
 }
 
 // Redis configures the task queue's Redis.
@@ -441,6 +449,11 @@ func (c *Config) Validate() error {
 	} else if u, err := url.Parse(c.Redis.URL); err != nil || (u.Scheme != "redis" && u.Scheme != "rediss" && u.Scheme != "redis-sentinel") {
 		bad("redis.url", "%q is not a redis://, rediss:// or redis-sentinel:// URL", redactURL(c.Redis.URL))
 	}
+	if c.Catalog.URL != "" {
+		if u, err := url.Parse(c.Catalog.URL); err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql" && u.Scheme != "sqlite") {
+			bad("catalog.url", "%q is not a postgres:// or sqlite:// URL", redactURL(c.Catalog.URL))
+		}
+	}
 	switch c.Storage.Backend {
 	case "local":
 	case "s3":
@@ -569,5 +582,6 @@ func (c Config) Redacted() Config {
 		out.Admin.Password = "xxxxx"
 	}
 	out.Redis.URL = redactURL(out.Redis.URL)
+	out.Catalog.URL = redactURL(out.Catalog.URL)
 	return out
 }
