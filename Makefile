@@ -13,7 +13,7 @@ PLAYER_SRC := $(shell find player/src player/*.html player/vite.config.ts player
 all: build
 
 ## deps: apt packages, npm packages and Go modules (idempotent)
-deps: .deps/apt player/node_modules/.installed .deps/gomod
+deps: .deps/apt player/node_modules/.installed .deps/gomod .deps/bin/versitygw
 
 .deps/apt: scripts/deps.sh
 	@mkdir -p .deps
@@ -28,6 +28,12 @@ player/node_modules/.installed: player/package.json player/package-lock.json
 	@mkdir -p .deps
 	$(GO) mod download
 	@touch $@
+
+# versitygw is the real S3-compatible server the storage tests start (internal/storage/s3test).
+VERSITYGW_VERSION := v1.8.0
+.deps/bin/versitygw:
+	@mkdir -p .deps/bin
+	GOBIN=$(CURDIR)/.deps/bin $(GO) install github.com/versity/versitygw/cmd/versitygw@$(VERSITYGW_VERSION)
 
 player/dist/index.html: player/node_modules/.installed $(PLAYER_SRC)
 	cd player && npm run build
