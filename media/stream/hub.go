@@ -46,6 +46,7 @@ type Hub struct {
 	gopBytes  int
 	publisher *Publisher
 	since     time.Time // when the current publisher started, or the hub went idle
+	pubSeq    uint64    // counts publisher changes, for PublisherEvent.Seq
 	closed    bool
 	idleTimer *time.Timer
 	live      *liveTranscoders
@@ -190,6 +191,8 @@ func (h *Hub) publish(info PublishInfo) (*Publisher, error) {
 	}
 	h.publisher = p
 	h.since = time.Now()
+	h.pubSeq++
+	ev := PublisherEvent{Hub: h, Live: true, Seq: h.pubSeq, At: h.since}
 	if h.idleTimer != nil {
 		h.idleTimer.Stop()
 		h.idleTimer = nil
@@ -198,6 +201,7 @@ func (h *Hub) publish(info PublishInfo) (*Publisher, error) {
 	h.mu.Unlock()
 	h.registry.updateGauges()
 	h.log.Info("publisher started", "protocol", info.Protocol, "remote", info.Remote, "tracks", p.describe())
+	h.registry.notify(ev)
 	return p, nil
 }
 
@@ -348,9 +352,12 @@ func (p *Publisher) Close() {
 		return
 	}
 	p.closed = true
+	var ev *PublisherEvent
 	if h.publisher == p {
 		h.publisher = nil
 		h.since = time.Now()
+		h.pubSeq++
+		ev = &PublisherEvent{Hub: h, Live: false, Seq: h.pubSeq, At: h.since}
 		// A viewer joining while the class waits for its encoder must not be shown a
 		// stale picture as if it were live.
 		h.gop, h.gopBytes = nil, 0
@@ -359,6 +366,9 @@ func (p *Publisher) Close() {
 	h.mu.Unlock()
 	h.registry.updateGauges()
 	h.log.Info("publisher stopped", "protocol", p.info.Protocol, "remote", p.info.Remote)
+	if ev != nil {
+		h.registry.notify(*ev)
+	}
 }
 
 func (h *Hub) startIdleTimerLocked() {

@@ -285,3 +285,45 @@ func TestNoStalePictureAfterPublisherLeaves(t *testing.T) {
 		t.Fatalf("a reader joining an idle stream got a cached unit (key=%v)", u.Key)
 	}
 }
+
+func TestOnPublisherEvents(t *testing.T) {
+	r := testRegistry(t)
+	var mu sync.Mutex
+	var got []PublisherEvent
+	remove := r.OnPublisher(func(ev PublisherEvent) {
+		mu.Lock()
+		got = append(got, ev)
+		mu.Unlock()
+	})
+	before := time.Now()
+	p1 := videoOnly(t, r, "a/b")
+	var pts int64
+	writeGOP(p1, &pts, 3, 10)
+	p2, err := r.Publish("a/b", PublishInfo{Protocol: "test", Remote: "second", Takeover: true,
+		Tracks: []Track{{Kind: Video, Codec: H264, ClockRate: 90000}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p1.Close() // already replaced: no event
+	p2.Close()
+	p2.Close()
+	remove()
+	p3 := videoOnly(t, r, "a/b")
+	defer p3.Close()
+
+	mu.Lock()
+	defer mu.Unlock()
+	want := []bool{true, true, false}
+	if len(got) != len(want) {
+		t.Fatalf("got %d events, want %d: %+v", len(got), len(want), got)
+	}
+	hub := r.Hub("a/b")
+	for i, ev := range got {
+		if ev.Live != want[i] || ev.Seq != uint64(i+1) || ev.Hub != hub {
+			t.Errorf("event %d: live=%v seq=%d hub=%p, want live=%v seq=%d hub=%p", i, ev.Live, ev.Seq, ev.Hub, want[i], i+1, hub)
+		}
+		if ev.At.Before(before) || (i > 0 && ev.At.Before(got[i-1].At)) {
+			t.Errorf("event %d: At %v goes backwards", i, ev.At)
+		}
+	}
+}

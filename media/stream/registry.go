@@ -18,6 +18,57 @@ type Registry struct {
 	mu     sync.Mutex
 	hubs   map[string]*Hub
 	closed bool
+
+	watchMu  sync.Mutex
+	watchers map[int]func(PublisherEvent)
+	nextWID  int
+}
+
+// PublisherEvent tells a watcher that a hub gained or lost its publisher.
+type PublisherEvent struct {
+	Hub *Hub
+	// Live is true when the hub has a publisher after this change.
+	Live bool
+	// Seq numbers the changes of one hub's publisher, from 1. Callbacks for one hub can
+	// run concurrently, and so out of order, when publishers race (a takeover): a
+	// watcher keeps the event with the highest Seq.
+	Seq uint64
+	// At is when the change happened. The units a new publisher writes are received
+	// (Unit.Received) after At; the units of the publisher it replaced, before.
+	At time.Time
+}
+
+// OnPublisher registers fn to be called after a hub of this registry gains or loses its
+// publisher (a takeover is one event: Live stays true). fn runs on the publisher's
+// goroutine with no lock held, so it must not block; a new publisher writes no unit
+// before fn returns. Hubs that already have a publisher are not announced: use List.
+// The returned function unregisters fn.
+func (r *Registry) OnPublisher(fn func(PublisherEvent)) (remove func()) {
+	r.watchMu.Lock()
+	defer r.watchMu.Unlock()
+	if r.watchers == nil {
+		r.watchers = map[int]func(PublisherEvent){}
+	}
+	id := r.nextWID
+	r.nextWID++
+	r.watchers[id] = fn
+	return func() {
+		r.watchMu.Lock()
+		delete(r.watchers, id)
+		r.watchMu.Unlock()
+	}
+}
+
+func (r *Registry) notify(ev PublisherEvent) {
+	r.watchMu.Lock()
+	fns := make([]func(PublisherEvent), 0, len(r.watchers))
+	for _, fn := range r.watchers {
+		fns = append(fns, fn)
+	}
+	r.watchMu.Unlock()
+	for _, fn := range fns {
+		fn(ev)
+	}
 }
 
 // NewRegistry makes an empty registry. idleTimeout is how long a hub keeps its viewers
