@@ -122,7 +122,7 @@ func TestRedisStopThenStartKeepsData(t *testing.T) {
 	if err := r.Stop(); err != nil { // a second Stop is harmless
 		t.Fatal(err)
 	}
-	r = startRedis(t, addr, dir)
+	startRedis(t, addr, dir)
 	if n := mustCmd(t, addr, "LLEN", "queue"); n != int64(3) {
 		t.Fatalf("LLEN after restart = %v, want 3", n)
 	}
