@@ -93,7 +93,7 @@ func StartRedis(ctx context.Context, bin, addr, dir string, log *slog.Logger) (*
 	}
 	r := &Redis{
 		bin: path, addr: net.JoinHostPort(host, port), dir: real, host: host, port: port,
-		log:  log.With("component", "redis"),
+		log:  log,
 		lock: lock, stop: make(chan struct{}), done: make(chan struct{}),
 	}
 	fail := func(err error) (*Redis, error) {

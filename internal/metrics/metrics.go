@@ -90,6 +90,13 @@ var (
 		Namespace: "classcast", Name: "errors_total",
 		Help: "Errors by component and reason (bad requests, auth failures, corrupt input).",
 	}, []string{"component", "reason"})
+
+	// Tasks counts finished task attempts of the transcoding worker, by task type and
+	// result (ok, retry, failed, requeued: handed back at shutdown).
+	Tasks = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Namespace: "classcast", Name: "tasks_total",
+		Help: "Transcoding task attempts by type and result (ok, retry, failed, requeued).",
+	}, []string{"type", "result"})
 )
 
 func init() {
@@ -97,6 +104,6 @@ func init() {
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		Streams, Publishers, Viewers, BytesIn, BytesOut, PacketsLost, QueueDrops, SendDelay,
-		NACKs, PLIs, Transcoders, PullSourceState, Errors,
+		NACKs, PLIs, Transcoders, PullSourceState, Errors, Tasks,
 	)
 }
