@@ -324,14 +324,14 @@ func testStore(t *testing.T, s Store) {
 
 	t.Run("ContentTypes", func(t *testing.T) {
 		for key, want := range map[string]string{
-			"ct/master.m3u8": "application/vnd.apple.mpegurl",
-			"ct/seg_00001.m4s": "video/iso.segment",
-			"ct/init.mp4": "video/mp4",
-			"ct/poster.jpg": "image/jpeg",
+			"ct/master.m3u8":    "application/vnd.apple.mpegurl",
+			"ct/seg_00001.m4s":  "video/iso.segment",
+			"ct/init.mp4":       "video/mp4",
+			"ct/poster.jpg":     "image/jpeg",
 			"ct/storyboard.vtt": "text/vtt",
-			"ct/meta.json": "application/json",
-			"ct/UPPER.M3U8": "application/vnd.apple.mpegurl",
-			"ct/noext": "application/octet-stream",
+			"ct/meta.json":      "application/json",
+			"ct/UPPER.M3U8":     "application/vnd.apple.mpegurl",
+			"ct/noext":          "application/octet-stream",
 		} {
 			put(t, s, key, []byte("x"), 1, "")
 			if info, err := s.Stat(ctx, key); err != nil || info.ContentType != want {

@@ -37,6 +37,7 @@ func (p permanent) Unwrap() error { return p.err }
 func (p retryPolicy) run(ctx context.Context, fn func(attempt int) error, onRetry func(attempt int, wait time.Duration, err error)) error {
 	start := time.Now()
 	wait := p.first
+	var last error // the last transient failure, to explain giving up
 	for attempt := 1; ; attempt++ {
 		err := fn(attempt)
 		if err == nil {
@@ -46,12 +47,19 @@ func (p retryPolicy) run(ctx context.Context, fn func(attempt int) error, onRetr
 		if errors.As(err, &perm) {
 			return perm.err
 		}
+		if ctx.Err() != nil {
+			if transient(err) {
+				last = err
+			}
+			if last == nil {
+				return err
+			}
+			return fmt.Errorf("%w (after %d attempts; last error: %w)", ctx.Err(), attempt, last)
+		}
 		if !transient(err) {
 			return err
 		}
-		if ctx.Err() != nil {
-			return fmt.Errorf("%w (after %d attempts; last error: %w)", ctx.Err(), attempt, err)
-		}
+		last = err
 		// ±20% jitter, so many uploads failing together do not return together.
 		d := time.Duration(float64(wait) * (0.8 + 0.4*rand.Float64()))
 		if time.Since(start)+d > p.total {
