@@ -85,6 +85,19 @@ var (
 		Help: "State of each RTSP pull source (1 for the current state).",
 	}, []string{"stream", "state"})
 
+	// Recordings is the number of recordings being written (including those waiting
+	// for their publisher to return).
+	Recordings = prometheus.NewGauge(prometheus.GaugeOpts{
+		Namespace: "classcast", Name: "recordings",
+		Help: "Recordings of live streams being written to local disk.",
+	})
+
+	// RecordBytes counts bytes of recorded segments written to local disk.
+	RecordBytes = prometheus.NewCounter(prometheus.CounterOpts{
+		Namespace: "classcast", Name: "record_bytes_total",
+		Help: "Bytes of fMP4 segments the recorder wrote to local disk.",
+	})
+
 	// Errors counts rejected requests and bad input, by where and why.
 	Errors = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Namespace: "classcast", Name: "errors_total",
