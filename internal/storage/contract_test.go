@@ -63,6 +63,10 @@ func testStore(t *testing.T, s Store) {
 		if !bytes.Equal(got.Sum(nil), want.Sum(nil)) {
 			t.Fatal("40 MiB object came back with different bytes")
 		}
+		if _, ok := s.(*S3); ok && !strings.HasSuffix(info.ETag, "-3") {
+			// S3 marks a multipart upload's ETag with its part count: 40 MiB in 16 MiB parts.
+			t.Errorf("ETag %q: want a 3-part multipart upload", info.ETag)
+		}
 		// A range deep in the last part.
 		rc2, _, err := s.Get(ctx, "rt/big.mp4", &Range{Start: size - 100, End: -1})
 		if err != nil {
@@ -95,12 +99,19 @@ func testStore(t *testing.T, s Store) {
 		}
 	})
 
-	t.Run("ShortReaderFails", func(t *testing.T) {
+	t.Run("WrongSizeFails", func(t *testing.T) {
 		err := s.Put(ctx, "rt/short.bin", struct{ io.Reader }{strings.NewReader("12345")}, 10, "")
 		if err == nil {
 			t.Fatal("a reader shorter than the announced size was accepted")
 		}
 		if _, err := s.Stat(ctx, "rt/short.bin"); !errors.Is(err, ErrNotFound) {
+			t.Fatalf("after a failed put: stat = %v, want ErrNotFound", err)
+		}
+		err = s.Put(ctx, "rt/long.bin", struct{ io.Reader }{strings.NewReader("12345")}, 3, "")
+		if err == nil {
+			t.Fatal("a reader longer than the announced size was accepted")
+		}
+		if _, err := s.Stat(ctx, "rt/long.bin"); !errors.Is(err, ErrNotFound) {
 			t.Fatalf("after a failed put: stat = %v, want ErrNotFound", err)
 		}
 	})

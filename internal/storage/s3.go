@@ -133,13 +133,14 @@ func (s *S3) Put(ctx context.Context, key string, r io.Reader, size int64, conte
 		return fmt.Errorf("storage: put %q: %w", key, err)
 	}
 	opts := minio.PutObjectOptions{ContentType: contentType, PartSize: partSize}
+	var last error
 	err = s.do(ctx, "put", key, func(attempt int) error {
 		rd, err := body.open(attempt)
 		if err != nil {
-			return permanent{err}
+			return permanent{fmt.Errorf("%w; the failure was: %w", err, last)}
 		}
-		_, err = s.client.PutObject(ctx, s.bucket, key, rd, body.size, opts)
-		return err
+		_, last = s.client.PutObject(ctx, s.bucket, key, rd, body.size, opts)
+		return last
 	})
 	return s3Error("put", key, err)
 }
@@ -384,6 +385,10 @@ func newReplayable(r io.Reader, size int64) (*replayable, error) {
 		buf := make([]byte, size)
 		if n, err := io.ReadFull(r, buf); err != nil {
 			return nil, fmt.Errorf("the reader ended after %d of %d bytes: %w", n, size, err)
+		}
+		var one [1]byte
+		if n, _ := io.ReadFull(r, one[:]); n > 0 {
+			return nil, fmt.Errorf("the reader holds more than the %d bytes announced", size)
 		}
 		return &replayable{size: size, buf: buf}, nil
 	case size < 0:

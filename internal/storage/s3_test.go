@@ -50,11 +50,6 @@ func TestS3Contract(t *testing.T) {
 	srv := s3test.Start(t)
 	s, _ := newS3(t, srv)
 	storage.TestStore(t, s)
-	// The 40 MiB stream of unknown size went up as a multipart upload of 16 MiB parts:
-	// S3 marks such an ETag with the part count.
-	if info, err := s.Stat(t.Context(), "rt/big.mp4"); err != nil || !strings.HasSuffix(info.ETag, "-3") {
-		t.Errorf("40 MiB object: %+v, %v; want a 3-part multipart ETag", info, err)
-	}
 }
 
 // TestS3UploadRetriesWhileStoreIsDown is the issue's "object store unreachable for a
@@ -149,7 +144,8 @@ func TestS3UnrewindableUploadFailsHonestly(t *testing.T) {
 		if err == nil {
 			t.Fatal("put succeeded with the store down")
 		}
-		if !strings.Contains(err.Error(), "cannot be retried") {
+		t.Logf("put error: %v", err)
+		if !strings.Contains(err.Error(), "cannot be retried") || !strings.Contains(err.Error(), "connection refused") {
 			t.Errorf("error does not say why it was not retried: %v", err)
 		}
 	case <-ctx.Done():
