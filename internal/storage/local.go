@@ -93,7 +93,7 @@ func checkKey(key string) error {
 
 // Put implements Store: the bytes go to a temp file which is synced and then renamed
 // over the key, so a reader sees the old object or the new one, never a mix.
-func (l *Local) Put(ctx context.Context, key string, r io.Reader, size int64, contentType string) (err error) {
+func (l *Local) Put(ctx context.Context, key string, r io.Reader, size int64, contentType string) error {
 	if err := checkKey(key); err != nil {
 		return err
 	}

@@ -352,12 +352,13 @@ func (s *S3) URL(ctx context.Context, key string, ttl time.Duration) (string, er
 // replayable hands PutObject a fresh reader for each attempt, or says it cannot.
 type replayable struct {
 	size int64
-	// Exactly one source is set.
+	// One of three sources: buf alone; seeker (with rest reading the same reader);
+	// or rest, preceded by head when the size was unknown.
 	buf    []byte    // the whole object, read ahead
 	seeker io.Seeker // rewound to off for each attempt
 	off    int64
 	head   []byte          // a read-ahead first part, followed by rest
-	rest   *countingReader // the caller's reader, counted
+	rest   *countingReader // the caller's reader, counted to know if a retry is possible
 }
 
 var errNotReplayable = errors.New("the upload failed after reading from a reader that cannot be rewound (not an io.Seeker), so it cannot be retried")
@@ -416,8 +417,7 @@ func (p *replayable) open(attempt int) (io.Reader, error) {
 				return nil, fmt.Errorf("rewind the reader for a retry: %w", err)
 			}
 		}
-		p.rest.n = 0
-		// Hide Seek from minio-go: it would rewind to offset 0, not to off.
+		// rest hides Seek from minio-go, which would rewind to offset 0, not to off.
 		return p.rest, nil
 	case attempt > 1 && p.rest.n > 0:
 		return nil, errNotReplayable

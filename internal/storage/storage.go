@@ -82,6 +82,12 @@ type Store interface {
 	URL(ctx context.Context, key string, ttl time.Duration) (string, error)
 }
 
+// Both backends keep the whole contract (contract_test.go runs against each).
+var (
+	_ Store = (*Local)(nil)
+	_ Store = (*S3)(nil)
+)
+
 // Open returns the store the configuration asks for: storage.backend "local" (a
 // directory, c.StorageDir()) or "s3" (storage.s3.*; the bucket is created if missing).
 func Open(ctx context.Context, c config.Config, log *slog.Logger) (Store, error) {
