@@ -5,10 +5,22 @@ import { defineConfig } from 'vitest/config';
 
 const root = import.meta.dirname;
 
-// The Go server serves live.html for every /live/<path> URL. The dev and preview
-// servers do the same, so `npm run dev` behaves like the real thing.
-const liveRewrite: Connect.NextHandleFunction = (req, _res, next) => {
-  if (req.url && /^\/live\/./.test(req.url)) req.url = '/live.html';
+// The Go server serves live.html for every /live/<path> URL, watch.html for every
+// /watch/<id> and library.html for /library. The dev and preview servers do the
+// same, so `npm run dev` behaves like the real thing. The query string stays.
+const pageRewrites: [RegExp, string][] = [
+  [/^\/live\/[^?]/, '/live.html'],
+  [/^\/watch\/[^/?]+\/?(?:\?|$)/, '/watch.html'],
+  [/^\/library\/?(?:\?|$)/, '/library.html'],
+];
+
+const pageRewrite: Connect.NextHandleFunction = (req, _res, next) => {
+  const url = req.url;
+  const rule = url ? pageRewrites.find(([re]) => re.test(url)) : undefined;
+  if (url && rule) {
+    const q = url.indexOf('?');
+    req.url = rule[1] + (q >= 0 ? url.slice(q) : '');
+  }
   next();
 };
 
@@ -16,10 +28,10 @@ function classcastServe(): Plugin {
   return {
     name: 'classcast-serve',
     configureServer(server) {
-      server.middlewares.use(liveRewrite);
+      server.middlewares.use(pageRewrite);
     },
     configurePreviewServer(server) {
-      server.middlewares.use(liveRewrite);
+      server.middlewares.use(pageRewrite);
     },
     // Vite empties dist/ on every build; put back the placeholder that git tracks
     // so go:embed keeps working on a fresh checkout and `git status` stays clean.
@@ -46,10 +58,14 @@ export default defineConfig({
       input: {
         index: resolve(root, 'index.html'),
         live: resolve(root, 'live.html'),
+        library: resolve(root, 'library.html'),
+        watch: resolve(root, 'watch.html'),
       },
       output: {
         // Code every page uses goes into one chunk with a name that says so.
+        // hls.js (only the watch page loads it) gets a chunk of its own, cached across releases.
         manualChunks(id) {
+          if (/\/node_modules\/hls\.js\//.test(id)) return 'hls';
           return /\/src\/(i18n\.ts|streampath\.ts|styles\/base\.css)$/.test(id) ? 'common' : undefined;
         },
       },
@@ -59,6 +75,7 @@ export default defineConfig({
     proxy: {
       '/api': backend,
       '/whep': backend,
+      '/vod': backend,
     },
   },
   test: {

@@ -4,6 +4,7 @@ import './styles/base.css';
 import './styles/home.css';
 import { ApiError, apiGet, parseStreams, type StreamInfo } from './api';
 import { bindLangToggle, getLang, onLangChange, t, type MessageKey } from './i18n';
+import { bindNav } from './nav';
 import { livePageUrl } from './streampath';
 
 const REFRESH_MS = 5000;
@@ -109,6 +110,7 @@ function schedule() {
 }
 
 bindLangToggle($('lang-toggle'));
+bindNav(token);
 onLangChange(render);
 render();
 void refresh().then(schedule);
