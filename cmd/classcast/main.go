@@ -25,7 +25,7 @@ func main() {
 		SilenceErrors: true,
 	}
 	root.PersistentFlags().StringP("config", "c", "classcast.yml", "configuration file (YAML)")
-	root.AddCommand(serveCmd(), configCmd(), versionCmd())
+	root.AddCommand(serveCmd(), workerCmd(), configCmd(), versionCmd())
 	if err := root.Execute(); err != nil {
 		fmt.Fprintln(os.Stderr, "classcast:", err)
 		os.Exit(1)

@@ -67,6 +67,14 @@ func serve(ctx context.Context, c config.Config, log *slog.Logger) error {
 	registry := stream.NewRegistry(log, c.Hub.IdleTimeout)
 	defer registry.Close()
 
+	vod, err := startVOD(ctx, c, log, registry, true)
+	if err != nil {
+		return err
+	}
+	// Runs after RTSP and WebRTC close (defers run in reverse): recordings in progress
+	// are finalized and handed off, the worker hands back what it has not finished.
+	defer vod.close(c.HTTP.ShutdownTimeout)
+
 	rtspOpts := rtsp.ServerOptions{
 		Address: c.RTSP.Address, AnonymousLoopback: c.RTSP.AnonymousLoopback,
 		Takeover: c.RTSP.Takeover, ReadTimeout: c.RTSP.ReadTimeout,
@@ -116,13 +124,20 @@ func serve(ctx context.Context, c config.Config, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	apiServer := api.New(api.Options{
+	apiOpts := api.Options{
 		Registry: registry, WHEP: egress, Sources: sources, Player: dist, Pprof: c.HTTP.Pprof, Log: log.With("component", "api"),
+		AdminPassword: c.Admin.Password,
 		Access: func(path string) (string, bool) {
 			s, ok := c.StreamConfig(path)
 			return s.ViewToken, ok && s.ViewToken != ""
 		},
-	})
+	}
+	if c.HasRole("api") {
+		apiOpts.Catalog, apiOpts.Store = vod.catalog, vod.store
+		apiOpts.PresignRedirect = c.Storage.Backend == "s3" && c.Storage.S3.PresignRedirect
+		apiOpts.AdminQueues = vod.queue.Monitor("/admin/queues")
+	}
+	apiServer := api.New(apiOpts)
 	lis, err := net.Listen("tcp", c.HTTP.Address)
 	if err != nil {
 		return fmt.Errorf("http.address: listen on %s: %w", c.HTTP.Address, err)
@@ -141,6 +156,8 @@ func serve(ctx context.Context, c config.Config, log *slog.Logger) error {
 		"player", base+"/",
 		"publish", "rtsp://"+hostOf(base)+portOf(c.RTSP.Address)+"/<path>",
 		"whep", base+"/whep/<path>",
+		"library", base+"/library",
+		"queues", base+"/admin/queues/",
 		"metrics", base+"/metrics")
 	if c.Demo.Enabled {
 		log.Info("demo classroom", "watch", base+"/live/"+c.Demo.Path)

@@ -11,6 +11,7 @@ import (
 	"io"
 	"io/fs"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/pprof"
 	"strings"
@@ -19,7 +20,9 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/classcast/classcast/internal/catalog"
 	"github.com/classcast/classcast/internal/metrics"
+	"github.com/classcast/classcast/internal/storage"
 	"github.com/classcast/classcast/media/stream"
 	"github.com/classcast/classcast/media/webrtc"
 )
@@ -44,6 +47,15 @@ type Options struct {
 	WHEP     WHEP
 	Sources  Sources
 	Access   ViewAccess
+	// Catalog and Store serve lessons (assets API, /vod/); nil on a node without them.
+	Catalog *catalog.Catalog
+	Store   storage.Store
+	// PresignRedirect sends VOD media requests to presigned store URLs.
+	PresignRedirect bool
+	// AdminQueues is the queue UI, mounted at /admin/queues/ behind admin auth.
+	AdminQueues http.Handler
+	// AdminPassword guards admin pages (user "admin"); empty allows loopback only.
+	AdminPassword string
 	// Pprof mounts /debug/pprof/.
 	Pprof bool
 	// Player is the built browser app (index.html, live.html, assets/).
@@ -76,6 +88,17 @@ func New(opts Options) *Server {
 	m.HandleFunc("GET /api/v1/streams/{path...}", s.getStream)
 	m.HandleFunc("GET /api/v1/sources", s.listSources)
 	m.HandleFunc("GET /api/v1/openapi.json", s.openapi)
+	if opts.Catalog != nil {
+		m.HandleFunc("GET /api/v1/assets", s.listAssets)
+		m.HandleFunc("GET /api/v1/assets/{id}", s.getAsset)
+		m.HandleFunc("GET /vod/{id}/{file...}", s.vodFile)
+	}
+	if opts.AdminQueues != nil {
+		m.Handle("/admin/queues/", s.adminOnly(opts.AdminQueues))
+		m.Handle("/admin/queues", http.RedirectHandler("/admin/queues/", http.StatusMovedPermanently))
+	}
+	m.HandleFunc("GET /library", func(w http.ResponseWriter, r *http.Request) { s.servePage(w, r, "library.html") })
+	m.HandleFunc("GET /watch/{id}", func(w http.ResponseWriter, r *http.Request) { s.servePage(w, r, "watch.html") })
 	m.HandleFunc("GET /api/", func(w http.ResponseWriter, _ *http.Request) {
 		writeError(w, http.StatusNotFound, "not_found", "no such API endpoint")
 	})
@@ -87,6 +110,32 @@ func New(opts Options) *Server {
 	m.HandleFunc("GET /live/{path...}", s.livePage)
 	m.HandleFunc("GET /", s.static)
 	return s
+}
+
+// adminOnly guards admin pages: HTTP basic auth as "admin" when a password is set,
+// otherwise clients on this machine only.
+func (s *Server) adminOnly(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if s.opts.AdminPassword == "" {
+			host, _, _ := net.SplitHostPort(r.RemoteAddr)
+			if ip := net.ParseIP(host); ip == nil || !ip.IsLoopback() {
+				writeError(w, http.StatusForbidden, "forbidden", "admin pages are open to this machine only; set admin.password to allow remote admins")
+				return
+			}
+			next.ServeHTTP(w, r)
+			return
+		}
+		user, pass, ok := r.BasicAuth()
+		if !ok || user != "admin" || !tokenMatches(pass, s.opts.AdminPassword) {
+			if ok {
+				s.opts.Log.Warn("admin sign-in refused", "remote", r.RemoteAddr)
+			}
+			w.Header().Set("WWW-Authenticate", `Basic realm="classcast admin", charset="UTF-8"`)
+			writeError(w, http.StatusUnauthorized, "unauthorized", "admin sign-in required")
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
 }
 
 // SetReady flips /readyz.
@@ -134,6 +183,25 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 // authorizeView checks a viewer's token for path: 401 when one is needed and missing,
 // 403 when it is wrong. It writes the error and returns false when access is denied.
 func (s *Server) authorizeView(w http.ResponseWriter, r *http.Request, path string) bool {
+	return s.authorizeToken(w, r, path, "whep")
+}
+
+// requestToken is the viewer token of r: "Authorization: Bearer" or ?token=.
+func requestToken(r *http.Request) string {
+	if a := r.Header.Get("Authorization"); a != "" {
+		if t, ok := strings.CutPrefix(a, "Bearer "); ok {
+			return strings.TrimSpace(t)
+		}
+		return ""
+	}
+	return r.URL.Query().Get("token")
+}
+
+func tokenMatches(got, want string) bool {
+	return got != "" && subtle.ConstantTimeCompare([]byte(got), []byte(want)) == 1
+}
+
+func (s *Server) authorizeToken(w http.ResponseWriter, r *http.Request, path, what string) bool {
 	if s.opts.Access == nil {
 		return true
 	}
@@ -141,22 +209,16 @@ func (s *Server) authorizeView(w http.ResponseWriter, r *http.Request, path stri
 	if !required {
 		return true
 	}
-	got := r.URL.Query().Get("token")
-	if a := r.Header.Get("Authorization"); a != "" {
-		got = strings.TrimSpace(strings.TrimPrefix(a, "Bearer "))
-		if !strings.HasPrefix(a, "Bearer ") {
-			got = ""
-		}
-	}
+	got := requestToken(r)
 	if got == "" {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="classcast"`)
-		metrics.Errors.WithLabelValues("whep", "unauthorized").Inc()
+		metrics.Errors.WithLabelValues(what, "unauthorized").Inc()
 		writeError(w, http.StatusUnauthorized, "unauthorized", "this stream needs a viewer token (Authorization: Bearer)")
 		return false
 	}
-	if subtle.ConstantTimeCompare([]byte(got), []byte(want)) != 1 {
-		metrics.Errors.WithLabelValues("whep", "forbidden").Inc()
-		s.opts.Log.Warn("viewer refused: wrong token", "stream", path, "remote", r.RemoteAddr)
+	if !tokenMatches(got, want) {
+		metrics.Errors.WithLabelValues(what, "forbidden").Inc()
+		s.opts.Log.Warn("viewer refused: wrong token", "stream", path, "remote", r.RemoteAddr, "for", what)
 		writeError(w, http.StatusForbidden, "forbidden", "the viewer token is not valid for this stream")
 		return false
 	}

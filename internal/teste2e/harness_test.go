@@ -85,10 +85,13 @@ type server struct {
 	t        *testing.T
 	cmd      *exec.Cmd
 	dir      string
+	cfgPath  string
+	env      []string
 	HTTP     string // http://127.0.0.1:PORT
 	RTSPPort int
 	RTPPort  int
 	ICEPort  int
+	Redis    string // the embedded Redis address
 	log      *syncBuffer
 	exited   chan struct{}
 }
@@ -158,34 +161,32 @@ func freeRTPPair(t *testing.T) int {
 
 // startServer runs classcast with a config made of the test's ports plus extraYAML
 // (top-level keys, e.g. a streams: list) and env (CLASSCAST_*=... overrides), and
-// waits until it is ready.
+// waits until it is ready. Recording is off unless extraYAML configures record:, so
+// live-path tests do not queue transcodes.
 func startServer(t *testing.T, extraYAML string, env ...string) *server {
 	t.Helper()
-	bin := binary(t)
-	s := &server{t: t, dir: t.TempDir(), log: &syncBuffer{}, exited: make(chan struct{})}
+	s := &server{t: t, dir: t.TempDir(), log: &syncBuffer{}, env: env}
 	httpPort := freeTCPPort(t)
 	s.RTSPPort = freeTCPPort(t)
 	s.RTPPort = freeRTPPair(t)
 	s.ICEPort = freeUDPTCPPort(t)
+	s.Redis = fmt.Sprintf("127.0.0.1:%d", freeTCPPort(t))
 	s.HTTP = fmt.Sprintf("http://127.0.0.1:%d", httpPort)
+	if !strings.Contains("\n"+extraYAML, "\nrecord:") {
+		extraYAML += "\nrecord: {enabled: false}\n"
+	}
 	cfg := fmt.Sprintf(`data_dir: %s
 log: {level: debug, format: text}
 http: {address: "127.0.0.1:%d"}
 rtsp: {address: ":%d", udp_rtp_address: ":%d", udp_rtcp_address: ":%d"}
 webrtc: {port: %d, loopback: true}
 hub: {idle_timeout: 20s}
-%s`, filepath.Join(s.dir, "data"), httpPort, s.RTSPPort, s.RTPPort, s.RTPPort+1, s.ICEPort, extraYAML)
-	cfgPath := filepath.Join(s.dir, "classcast.yml")
-	if err := os.WriteFile(cfgPath, []byte(cfg), 0o644); err != nil {
+redis: {embedded_address: "%s"}
+%s`, filepath.Join(s.dir, "data"), httpPort, s.RTSPPort, s.RTPPort, s.RTPPort+1, s.ICEPort, s.Redis, extraYAML)
+	s.cfgPath = filepath.Join(s.dir, "classcast.yml")
+	if err := os.WriteFile(s.cfgPath, []byte(cfg), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	s.cmd = exec.Command(bin, "serve", "-c", cfgPath)
-	s.cmd.Stdout, s.cmd.Stderr = s.log, s.log
-	s.cmd.Env = append(cleanEnv(), env...)
-	if err := s.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	go func() { _ = s.cmd.Wait(); close(s.exited) }()
 	t.Cleanup(func() {
 		s.stop()
 		if t.Failed() {
@@ -195,7 +196,25 @@ hub: {idle_timeout: 20s}
 			t.Errorf("server crashed:\n%s", tail(s.Log(), 80))
 		}
 	})
-	deadline := time.Now().Add(15 * time.Second)
+	s.start()
+	return s
+}
+
+// start runs the server process on the saved config and waits until it is ready.
+func (s *server) start() {
+	t := s.t
+	t.Helper()
+	s.exited = make(chan struct{})
+	s.cmd = exec.Command(binary(t), "serve", "-c", s.cfgPath)
+	s.cmd.Stdout, s.cmd.Stderr = s.log, s.log
+	s.cmd.Env = append(cleanEnv(), s.env...)
+	if err := s.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := s.exited
+	cmd := s.cmd
+	go func() { _ = cmd.Wait(); close(exited) }()
+	deadline := time.Now().Add(20 * time.Second)
 	for time.Now().Before(deadline) {
 		select {
 		case <-s.exited:
@@ -206,13 +225,47 @@ hub: {idle_timeout: 20s}
 		if err == nil {
 			res.Body.Close()
 			if res.StatusCode == http.StatusOK {
-				return s
+				return
 			}
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	t.Fatalf("server not ready in 15 s:\n%s", s.Log())
-	return nil
+	t.Fatalf("server not ready in 20 s:\n%s", s.Log())
+}
+
+// kill9 kills the server the way a power cut would, leaving no chance to clean up.
+func (s *server) kill9() {
+	_ = s.cmd.Process.Signal(syscall.SIGKILL)
+	<-s.exited
+	fmt.Fprintf(s.log, "\n----- killed with SIGKILL -----\n")
+}
+
+// restart starts the server again on the same data directory and ports.
+func (s *server) restart() {
+	s.t.Helper()
+	fmt.Fprintf(s.log, "\n----- restart -----\n")
+	s.start()
+}
+
+// startWorker runs `classcast worker` on the server's config (its embedded Redis,
+// object store and catalog).
+func (s *server) startWorker(t *testing.T, env ...string) *publisher {
+	t.Helper()
+	p := &publisher{out: &syncBuffer{}, exited: make(chan struct{})}
+	p.cmd = exec.Command(binary(t), "worker", "-c", s.cfgPath)
+	p.cmd.Stdout, p.cmd.Stderr = p.out, p.out
+	p.cmd.Env = append(append(cleanEnv(), s.env...), env...)
+	if err := p.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { _ = p.cmd.Wait(); close(p.exited) }()
+	t.Cleanup(func() {
+		p.stop()
+		if t.Failed() {
+			t.Logf("worker log:\n%s", tail(p.out.String(), 60))
+		}
+	})
+	return p
 }
 
 // stop sends SIGTERM and expects a clean exit within the shutdown timeout.

@@ -1,0 +1,238 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/classcast/classcast/internal/catalog"
+	"github.com/classcast/classcast/internal/config"
+	"github.com/classcast/classcast/internal/embedded"
+	"github.com/classcast/classcast/internal/storage"
+	"github.com/classcast/classcast/media/record"
+	"github.com/classcast/classcast/media/stream"
+	"github.com/classcast/classcast/transcode"
+	"github.com/classcast/classcast/transcode/ladder"
+)
+
+// vodPlane is everything after the live path: recordings, the catalog, the object
+// store, the task queue and (on worker nodes) the transcoding worker.
+type vodPlane struct {
+	log      *slog.Logger
+	redis    *embedded.Redis
+	store    storage.Store
+	catalog  *catalog.Catalog
+	queue    *transcode.Queue
+	worker   *transcode.Worker
+	recorder *record.Recorder
+
+	// handoff uploads finished recordings and enqueues them; it outlives the request
+	// context so a shutdown gives running uploads a moment to finish.
+	handoffCtx    context.Context
+	cancelHandoff context.CancelFunc
+	handoffs      sync.WaitGroup
+}
+
+// redisURL is the queue's Redis: the configured one, or the embedded one.
+func redisURL(c config.Config) string {
+	if c.Redis.URL != "" {
+		return c.Redis.URL
+	}
+	return "redis://" + c.Redis.EmbeddedAddress + "/0"
+}
+
+// startVOD opens the VOD plane for the roles this node plays. startRedis is true for
+// serve (which owns the embedded Redis) and false for a lone worker, which connects to
+// the embedded Redis of the serve process on the same machine.
+func startVOD(ctx context.Context, c config.Config, log *slog.Logger, registry *stream.Registry, startRedis bool) (_ *vodPlane, err error) {
+	v := &vodPlane{log: log}
+	v.handoffCtx, v.cancelHandoff = context.WithCancel(context.Background())
+	defer func() {
+		if err != nil {
+			v.close(time.Second)
+		}
+	}()
+	url := redisURL(c)
+	if c.Redis.URL == "" && startRedis {
+		v.redis, err = embedded.StartRedis(v.handoffCtx, c.Redis.EmbeddedBinary, c.Redis.EmbeddedAddress,
+			filepath.Join(c.DataDir, "redis"), log.With("component", "redis"))
+		if err != nil {
+			return nil, fmt.Errorf("embedded redis: %w", err)
+		}
+		url = v.redis.URL()
+	}
+	if v.store, err = storage.Open(ctx, c, log.With("component", "storage")); err != nil {
+		return nil, err
+	}
+	if v.catalog, err = catalog.Open(ctx, c.Catalog.URL, filepath.Join(c.DataDir, "catalog.db"), log.With("component", "catalog")); err != nil {
+		return nil, err
+	}
+	if v.queue, err = transcode.NewQueue(url); err != nil {
+		return nil, fmt.Errorf("redis.url: %w", err)
+	}
+	if c.HasRole("worker") {
+		if err := os.MkdirAll(c.TempDir(), 0o755); err != nil {
+			return nil, fmt.Errorf("transcode.temp_dir: %w", err)
+		}
+		v.worker, err = transcode.NewWorker(transcode.WorkerOptions{
+			RedisURL: url, Concurrency: c.Worker.Concurrency, ShutdownTimeout: c.Worker.ShutdownTimeout,
+			Store: v.store, Assets: assetStore{v.catalog}, TempDir: c.TempDir(), Preset: c.Transcode.Preset,
+			MaxHeight: c.Transcode.MaxHeight, Log: log.With("component", "worker"),
+		})
+		if err != nil {
+			return nil, err
+		}
+		if err := v.worker.Start(); err != nil {
+			return nil, fmt.Errorf("worker: %w", err)
+		}
+	}
+	if c.HasRole("ingest") && registry != nil {
+		v.recorder, err = record.New(registry, record.Options{
+			Dir: c.RecordDir(), SegmentDuration: c.Record.SegmentDuration, Grace: c.Record.Grace,
+			MaxDuration: c.Record.MaxDuration, Enabled: c.Records,
+			OnStart: v.recordingStarted, OnFinalized: v.recordingFinalized,
+			Log: log.With("component", "record"),
+		})
+		if err != nil {
+			return nil, err
+		}
+		if err := v.recorder.Start(ctx); err != nil {
+			return nil, fmt.Errorf("recorder: %w", err)
+		}
+	}
+	return v, nil
+}
+
+func recordingTitle(path string, started time.Time) string {
+	return path + " " + started.Local().Format("2006-01-02 15:04")
+}
+
+func (v *vodPlane) recordingStarted(info record.Info) {
+	err := v.catalog.CreateAsset(v.handoffCtx, catalog.Asset{
+		ID: info.ID, Kind: catalog.KindRecording, StreamPath: info.Path, State: catalog.StateRecording,
+		Title: recordingTitle(info.Path, info.Started), StartedAt: info.Started,
+	})
+	if err != nil {
+		v.log.Error("cannot list the new recording in the catalog", "recording", info.ID, "error", err)
+	}
+}
+
+// recordingFinalized hands a finished recording to the VOD plane: store its file,
+// enqueue the ladder, and only then let the recorder delete it. Every step retries until
+// it succeeds, so an object store or Redis that is down for a while delays the lesson
+// but loses nothing; if this node stops first, the recorder offers the recording again
+// on the next start.
+func (v *vodPlane) recordingFinalized(info record.Info) {
+	v.handoffs.Add(1)
+	go func() {
+		defer v.handoffs.Done()
+		ctx, id := v.handoffCtx, info.ID
+		log := v.log.With("recording", id, "stream", info.Path)
+		key := "sources/" + id + "/recording.mp4"
+		retry(ctx, log, "create catalog entry", func() error {
+			return v.catalog.CreateAsset(ctx, catalog.Asset{
+				ID: id, Kind: catalog.KindRecording, StreamPath: info.Path, State: catalog.StateRecording,
+				Title: recordingTitle(info.Path, info.Started), StartedAt: info.Started,
+			})
+		})
+		retry(ctx, log, "upload recording", func() error {
+			f, err := os.Open(info.File)
+			if err != nil {
+				return err
+			}
+			defer f.Close()
+			st, err := f.Stat()
+			if err != nil {
+				return err
+			}
+			return v.store.Put(ctx, key, f, st.Size(), "video/mp4")
+		})
+		retry(ctx, log, "record catalog entry", func() error {
+			return v.catalog.SetRecorded(ctx, id, info.Ended, info.Duration, key)
+		})
+		retry(ctx, log, "enqueue transcode", func() error {
+			return v.queue.EnqueueLadder(ctx, transcode.LadderV1{V: 1, AssetID: id, SourceKey: key, Origin: "live", DurationHint: info.Duration})
+		})
+		retry(ctx, log, "mark queued", func() error { return v.catalog.SetQueued(ctx, id) })
+		if ctx.Err() != nil {
+			log.Warn("recording hand-off interrupted by shutdown; it resumes on the next start")
+			return
+		}
+		if err := v.recorder.Release(id); err != nil {
+			log.Warn("could not delete the local copy of a stored recording", "error", err)
+		}
+		log.Info("recording stored and queued for transcoding", "key", key, "duration", info.Duration.Round(time.Second), "recovered", info.Recovered)
+	}()
+}
+
+// retry runs op until it succeeds or ctx ends, backing off from 1 s to 30 s.
+func retry(ctx context.Context, log *slog.Logger, what string, op func() error) {
+	delay := time.Second
+	for attempt := 1; ctx.Err() == nil; attempt++ {
+		err := op()
+		if err == nil {
+			return
+		}
+		log.Warn(what+" failed; retrying", "attempt", attempt, "in", delay, "error", err)
+		select {
+		case <-ctx.Done():
+		case <-time.After(delay):
+		}
+		delay = min(delay*2, 30*time.Second)
+	}
+}
+
+// close stops the plane: recordings are finalized (and their hand-off given up to
+// grace to finish), the worker hands unfinished tasks back, then stores close.
+func (v *vodPlane) close(grace time.Duration) {
+	if v.recorder != nil {
+		v.recorder.Close()
+	}
+	done := make(chan struct{})
+	go func() { v.handoffs.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(grace):
+	}
+	v.cancelHandoff()
+	v.handoffs.Wait()
+	if v.worker != nil {
+		v.worker.Shutdown()
+	}
+	if v.queue != nil {
+		v.queue.Close()
+	}
+	if v.catalog != nil {
+		v.catalog.Close()
+	}
+	if v.redis != nil {
+		if err := v.redis.Stop(); err != nil {
+			v.log.Warn("embedded redis stop", "error", err)
+		}
+	}
+}
+
+// assetStore lets the worker report progress in the catalog.
+type assetStore struct{ c *catalog.Catalog }
+
+func (a assetStore) SetProgress(ctx context.Context, id, step string, percent float64) error {
+	return a.c.SetProgress(ctx, id, step, percent)
+}
+
+func (a assetStore) SetReady(ctx context.Context, id string, r ladder.Result) error {
+	rend := make([]catalog.Rendition, 0, len(r.Renditions))
+	for _, x := range r.Renditions {
+		rend = append(rend, catalog.Rendition{Name: x.Name, Width: x.Width, Height: x.Height, Bandwidth: x.Bandwidth, Codecs: x.Codecs})
+	}
+	return a.c.SetReady(ctx, id, r.Duration, r.Width, r.Height, rend)
+}
+
+func (a assetStore) SetFailed(ctx context.Context, id, reason string) error {
+	return a.c.SetFailed(ctx, id, reason)
+}
+
+func (a assetStore) SetQueued(ctx context.Context, id string) error { return a.c.SetQueued(ctx, id) }
