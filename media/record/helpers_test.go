@@ -250,6 +250,7 @@ type probe struct {
 	AudioFrames int
 	Width       int
 	Height      int
+	VideoTag    string
 }
 
 func ffprobe(t testing.TB, file string) probe {
@@ -273,6 +274,7 @@ func ffprobe(t testing.TB, file string) probe {
 			Frames    string `json:"nb_read_frames"`
 			Width     int    `json:"width"`
 			Height    int    `json:"height"`
+			Tag       string `json:"codec_tag_string"`
 		} `json:"streams"`
 	}
 	if err := json.Unmarshal(out, &r); err != nil {
@@ -284,7 +286,7 @@ func ffprobe(t testing.TB, file string) probe {
 		n, _ := strconv.Atoi(s.Frames)
 		switch s.CodecType {
 		case "video":
-			p.VideoCodec, p.VideoFrames, p.Width, p.Height = s.CodecName, n, s.Width, s.Height
+			p.VideoCodec, p.VideoFrames, p.Width, p.Height, p.VideoTag = s.CodecName, n, s.Width, s.Height, s.Tag
 		case "audio":
 			p.AudioCodec, p.AudioFrames = s.CodecName, n
 		}

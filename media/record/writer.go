@@ -10,6 +10,7 @@ import (
 	"github.com/bluenviron/mediacommon/v2/pkg/codecs/mpeg4audio"
 	"github.com/bluenviron/mediacommon/v2/pkg/formats/fmp4"
 	"github.com/bluenviron/mediacommon/v2/pkg/formats/fmp4/seekablebuffer"
+	"github.com/bluenviron/mediacommon/v2/pkg/formats/mp4"
 
 	"github.com/classcast/classcast/internal/metrics"
 	"github.com/classcast/classcast/media/stream"
@@ -77,28 +78,28 @@ func (p *audioParams) name() string {
 func buildInit(v *videoParams, a *audioParams) ([]byte, error) {
 	var ini fmp4.Init
 	if v != nil {
-		var c fmp4.Codec
+		var c mp4.Codec
 		switch v.codec {
 		case stream.H264:
-			c = &fmp4.CodecH264{SPS: v.sps, PPS: v.pps}
+			c = &mp4.CodecH264{SPS: v.sps, PPS: v.pps}
 		case stream.H265:
-			c = &fmp4.CodecH265{VPS: v.vps, SPS: v.sps, PPS: v.pps}
+			c = &mp4.CodecH265{VPS: v.vps, SPS: v.sps, PPS: v.pps}
 		default:
 			return nil, fmt.Errorf("video codec %s cannot be recorded", v.codec)
 		}
 		ini.Tracks = append(ini.Tracks, &fmp4.InitTrack{ID: videoTrackID, TimeScale: 90000, Codec: c})
 	}
 	if a != nil {
-		var c fmp4.Codec
+		var c mp4.Codec
 		switch a.codec {
 		case stream.AAC:
 			var asc mpeg4audio.AudioSpecificConfig
 			if err := asc.Unmarshal(a.config); err != nil {
 				return nil, fmt.Errorf("AAC config: %w", err)
 			}
-			c = &fmp4.CodecMPEG4Audio{Config: asc}
+			c = &mp4.CodecMPEG4Audio{Config: asc}
 		case stream.Opus:
-			c = &fmp4.CodecOpus{ChannelCount: a.channels}
+			c = &mp4.CodecOpus{ChannelCount: a.channels}
 		default:
 			return nil, fmt.Errorf("audio codec %s cannot be recorded", a.codec)
 		}
