@@ -39,7 +39,7 @@ func crashChild(dir, mediaFile string) {
 		log.Error("publish", "error", err)
 		os.Exit(2)
 	}
-	writeUnits(p, m, 0, 1000, 2, nil)
+	writeUnits(p, m, 0, 1000, 2, nil, 0, 1)
 	time.Sleep(time.Minute) // the parent kills us long before
 	os.Exit(3)
 }

@@ -203,16 +203,17 @@ func publish(t testing.TB, reg *stream.Registry, path string, m *media, from, to
 	if err != nil {
 		t.Fatal(err)
 	}
-	writeUnits(p, m, from, to, speed, nil)
+	writeUnits(p, m, from, to, speed, nil, 0, 1)
 	if !keep {
 		p.Close()
 	}
 	return p
 }
 
-// writeUnits writes the clip's units in [from, to) seconds, paced at speed; it stops
-// early when stop is closed.
-func writeUnits(p *stream.Publisher, m *media, from, to, speed float64, stop <-chan struct{}) {
+// writeUnits writes the clip's units in [from, to) seconds, paced at speed, as
+// publisher tracks vi and ai (-1 leaves a track out); it stops early when stop is
+// closed.
+func writeUnits(p *stream.Publisher, m *media, from, to, speed float64, stop <-chan struct{}, vi, ai int) {
 	v0 := m.firstVideoPTS()
 	a0 := v0 * int64(m.audio.ClockRate) / 90000
 	started := time.Now()
@@ -233,10 +234,10 @@ func writeUnits(p *stream.Publisher, m *media, from, to, speed float64, stop <-c
 				return
 			}
 		}
-		if u.video {
-			p.Write(0, u.pts, u.nalus, nil)
-		} else {
-			p.Write(1, u.pts, nil, u.frame)
+		if u.video && vi >= 0 {
+			p.Write(vi, u.pts, u.nalus, nil)
+		} else if !u.video && ai >= 0 {
+			p.Write(ai, u.pts, nil, u.frame)
 		}
 	}
 }
@@ -255,8 +256,15 @@ type probe struct {
 
 func ffprobe(t testing.TB, file string) probe {
 	t.Helper()
-	out, err := exec.Command("ffprobe", "-v", "error", "-count_frames", "-show_entries",
-		"format=duration:stream=codec_type,codec_name,nb_read_frames,width,height,codec_tag_string", "-of", "json", file).Output()
+	cmd := exec.Command("ffprobe", "-v", "warning", "-count_frames", "-show_entries",
+		"format=duration:stream=codec_type,codec_name,nb_read_frames,width,height,codec_tag_string,start_time", "-of", "json", file)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if stderr.Len() > 0 {
+		// A clean file reads without a single complaint from libavformat or the decoders.
+		t.Errorf("ffprobe warnings on %s:\n%s", file, stderr.String())
+	}
 	if err != nil {
 		var ee *exec.ExitError
 		if errors.As(err, &ee) {
@@ -275,6 +283,7 @@ func ffprobe(t testing.TB, file string) probe {
 			Width     int    `json:"width"`
 			Height    int    `json:"height"`
 			Tag       string `json:"codec_tag_string"`
+			Start     string `json:"start_time"`
 		} `json:"streams"`
 	}
 	if err := json.Unmarshal(out, &r); err != nil {
@@ -284,6 +293,10 @@ func ffprobe(t testing.TB, file string) probe {
 	p.Duration, _ = strconv.ParseFloat(r.Format.Duration, 64)
 	for _, s := range r.Streams {
 		n, _ := strconv.Atoi(s.Frames)
+		start, _ := strconv.ParseFloat(s.Start, 64)
+		if start < 0 || start > 0.1 {
+			t.Errorf("%s stream starts at %.3f s, want 0", s.CodecType, start)
+		}
 		switch s.CodecType {
 		case "video":
 			p.VideoCodec, p.VideoFrames, p.Width, p.Height, p.VideoTag = s.CodecName, n, s.Width, s.Height, s.Tag
@@ -338,6 +351,7 @@ type harness struct {
 	rec  *Recorder
 	dir  string
 	logs *logBuffer
+	log  *slog.Logger
 
 	mu        sync.Mutex
 	started   []Info
@@ -353,6 +367,7 @@ func newHarness(t testing.TB, dir string, opt Options, idle time.Duration) *harn
 		w = io.MultiWriter(h.logs, os.Stderr)
 	}
 	log := slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	h.log = log
 	h.reg = stream.NewRegistry(log, idle)
 	t.Cleanup(h.reg.Close)
 	opt.Dir, opt.Log = dir, log

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/classcast/classcast/media/stream"
 )
 
 // checkRecording asserts what a viewer of the finalized file gets.
@@ -295,4 +297,26 @@ func TestCloseFinalizesActive(t *testing.T) {
 	}
 	checkRecording(t, got[0], 6, m.videoFrames, "h264", "aac")
 	h.rec.Close() // twice is fine
+}
+
+func TestRecordAudioOnly(t *testing.T) {
+	m := clip(t, "h264_aac", 6, "libx264", "aac", "-g", "25", "-bf", "0")
+	h := newHarness(t, t.TempDir(), Options{SegmentDuration: time.Second, Grace: 100 * time.Millisecond}, time.Minute)
+	p, err := h.reg.Publish("radio/room", stream.PublishInfo{Protocol: "test", Tracks: []stream.Track{m.audio}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	writeUnits(p, m, 0, 4, 5, nil, -1, 0)
+	p.Close()
+	in := h.waitFinalized(5 * time.Second)
+	pr := ffprobe(t, in.File)
+	if pr.VideoCodec != "" || pr.AudioCodec != "aac" || in.VideoCodec != "" || in.AudioCodec != "aac" {
+		t.Errorf("codecs: file %q/%q, info %q/%q", pr.VideoCodec, pr.AudioCodec, in.VideoCodec, in.AudioCodec)
+	}
+	if !near(pr.Duration, 4, 0.1) || pr.AudioFrames < 4*48000/1024-1 {
+		t.Errorf("%.3f s with %d audio frames, want 4 s", pr.Duration, pr.AudioFrames)
+	}
+	if in.Segments < 3 || in.Segments > 5 {
+		t.Errorf("%d segments for 4 s cut by time every second", in.Segments)
+	}
 }

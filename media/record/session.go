@@ -74,6 +74,12 @@ type dtsExtractor interface {
 	Extract(au [][]byte, pts int64) (int64, error)
 }
 
+// ptsAsDTS is the fallback for streams the extractors cannot read: right for streams
+// without B-frames, and still decodable (in decode order) for the others.
+type ptsAsDTS struct{}
+
+func (ptsAsDTS) Extract(_ [][]byte, pts int64) (int64, error) { return pts, nil }
+
 func newSession(r *Recorder, path string) *session {
 	return &session{r: r, path: path, log: r.log.With("stream", path), wake: make(chan struct{}, 1),
 		warned: map[string]bool{}}
@@ -146,6 +152,11 @@ func (s *session) run(stop <-chan struct{}) {
 		s.mu.Unlock()
 	}()
 	for {
+		if !s.live && s.grace == nil {
+			// No publisher and no wait running (the session is new, or an event turned
+			// out stale): make sure the session ends unless one comes.
+			s.grace = time.NewTimer(s.r.opt.Grace)
+		}
 		var graceC <-chan time.Time
 		if s.grace != nil {
 			graceC = s.grace.C
@@ -391,6 +402,12 @@ func (s *session) handleVideo(u *stream.Unit, tr stream.Track) {
 		}
 	}
 	dts, err := s.dts.Extract(au, u.PTS)
+	if err != nil && u.Key {
+		// Even a keyframe fails (an H.264 SPS with pic_order_cnt_type 1, which the
+		// extractor does not support): record with DTS = PTS rather than lose the picture.
+		s.warnOnce("ptsdts", "cannot compute video decode times; recording them equal to presentation times", "error", err)
+		s.dts, dts, err = ptsAsDTS{}, u.PTS, nil
+	}
 	if err != nil {
 		s.dtsErrs++
 		if s.dtsErrs&(s.dtsErrs-1) == 0 { // 1, 2, 4, 8...: bursts stay readable

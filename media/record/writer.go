@@ -143,7 +143,11 @@ type trackWriter struct {
 	lastDur  int64
 	end      int64 // DTS + duration of the last complete sample
 	segFirst int64 // DTS of the first sample of the segment being filled; -1 for none
-	frames   int
+	// segPTS is that sample's PTS. Segments are measured from keyframe to keyframe in
+	// presentation time: with B-frames the first keyframe's decode time is not offset
+	// like the later ones', so decode times would make the first segment one GOP long.
+	segPTS int64
+	frames int
 }
 
 func newTrackWriter(id int, timescale, defDur, maxStep int64) *trackWriter {
@@ -264,9 +268,8 @@ func (r *recording) writeVideo(dts, pts int64, au [][]byte, key bool) error {
 	t := r.video
 	cut := false
 	if t.segFirst >= 0 {
-		long := dts - t.segFirst
-		cut = key && long >= t.ticks(r.segDur) ||
-			long >= t.ticks(forcedCutFactor*r.segDur) || r.segBytes >= maxSegmentBytes
+		cut = key && pts-t.segPTS >= t.ticks(r.segDur) ||
+			dts-t.segFirst >= t.ticks(forcedCutFactor*r.segDur) || r.segBytes >= maxSegmentBytes
 	}
 	return r.add(t, s, cut)
 }
@@ -315,7 +318,7 @@ func (r *recording) add(t *trackWriter, s *sample, cutBefore bool) error {
 	t.pending = s
 	r.segBytes += len(s.payload)
 	if t.segFirst < 0 {
-		t.segFirst = s.dts
+		t.segFirst, t.segPTS = s.dts, s.pts
 	}
 	return nil
 }
@@ -363,7 +366,7 @@ func (r *recording) cutSegment() error {
 	for _, t := range r.tracks() {
 		t.segFirst = -1
 		if t.pending != nil {
-			t.segFirst = t.pending.dts
+			t.segFirst, t.segPTS = t.pending.dts, t.pending.pts
 			r.segBytes += len(t.pending.payload)
 		}
 	}
