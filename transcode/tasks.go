@@ -96,7 +96,7 @@ func (p LadderV1) Validate() error {
 // validAssetID accepts ids that are safe in an object key folder and a task ID.
 func validAssetID(id string) error {
 	if id == "" || len(id) > 128 || strings.ContainsAny(id, "/:") {
-		return fmt.Errorf("transcode: asset id %q: want 1-128 characters without / or :", id)
+		return fmt.Errorf("transcode: asset id %q must have 1 to 128 characters and no slash or colon", id)
 	}
 	if err := storage.ValidKey("vod/" + id); err != nil {
 		return fmt.Errorf("transcode: asset id %q: %w", id, err)
