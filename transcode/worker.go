@@ -158,7 +158,7 @@ func (l asynqLogger) Debug(args ...any) { l.log.Debug("asynq: " + fmt.Sprint(arg
 func (l asynqLogger) Info(args ...any)  { l.log.Info("asynq: " + fmt.Sprint(args...)) }
 func (l asynqLogger) Warn(args ...any)  { l.log.Warn("asynq: " + fmt.Sprint(args...)) }
 func (l asynqLogger) Error(args ...any) { l.log.Error("asynq: " + fmt.Sprint(args...)) }
-func (l asynqLogger) Fatal(args ...any) {
-	l.log.Error("asynq: fatal: " + fmt.Sprint(args...))
-	os.Exit(1)
-}
+
+// Fatal is part of asynq's Logger interface; asynq v0.26 never calls it, and a library
+// has no business ending the process, so it only logs.
+func (l asynqLogger) Fatal(args ...any) { l.log.Error("asynq: fatal: " + fmt.Sprint(args...)) }
