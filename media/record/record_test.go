@@ -163,16 +163,23 @@ func TestRecordH265Opus(t *testing.T) {
 
 func TestGraceContinuesRecording(t *testing.T) {
 	m := clip(t, "h264_aac", 6, "libx264", "aac", "-g", "25", "-bf", "0")
-	h := newHarness(t, t.TempDir(), Options{SegmentDuration: time.Second, Grace: 2 * time.Second}, time.Minute)
+	h := newHarness(t, t.TempDir(), Options{SegmentDuration: time.Second, Grace: 3 * time.Second}, time.Minute)
 
 	publish(t, h.reg, "room/grace", m, 0, 3, 5, false)
 	left := time.Now()
-	time.Sleep(200 * time.Millisecond)
-	act := h.rec.Active()
-	if len(act) != 1 || act[0].Path != "room/grace" || act[0].Segments < 3 || !near(act[0].Duration.Seconds(), 3, 0.2) {
-		t.Fatalf("while waiting for the publisher: Active() = %+v", act)
+	// While the publisher is away the recording stays active, flushed to disk.
+	var act []Info
+	for deadline := time.Now().Add(1500 * time.Millisecond); ; {
+		act = h.rec.Active()
+		if len(act) == 1 && act[0].Path == "room/grace" && act[0].Segments >= 3 && near(act[0].Duration.Seconds(), 3, 0.2) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("while waiting for the publisher: Active() = %+v", act)
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
-	time.Sleep(600 * time.Millisecond)
+	time.Sleep(time.Until(left.Add(800 * time.Millisecond)))
 	gap := time.Since(left).Seconds()
 	publish(t, h.reg, "room/grace", m, 3, 100, 5, false)
 	in := h.waitFinalized(10 * time.Second)
@@ -210,10 +217,12 @@ func TestGraceAcrossHubRestart(t *testing.T) {
 
 	publish(t, h.reg, "room/hub", m, 0, 3, 5, false)
 	left := time.Now()
-	time.Sleep(700 * time.Millisecond)
-	if h.reg.Hub("room/hub") != nil {
-		t.Fatal("hub did not close while idle")
+	for deadline := time.Now().Add(2 * time.Second); h.reg.Hub("room/hub") != nil; time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("hub did not close while idle")
+		}
 	}
+	time.Sleep(time.Until(left.Add(700 * time.Millisecond)))
 	gap := time.Since(left).Seconds()
 	publish(t, h.reg, "room/hub", m, 3, 100, 5, false)
 	in := h.waitFinalized(10 * time.Second)
@@ -230,8 +239,11 @@ func TestRecordDisabled(t *testing.T) {
 	publish(t, h.reg, "private/room", m, 0, 2, 5, false)
 	h.noneFinalized(500 * time.Millisecond)
 	ents, _ := os.ReadDir(dir)
-	if len(ents) != 0 || len(h.started) != 0 {
-		t.Fatalf("a stream with recording off left %d entries, %d starts", len(ents), len(h.started))
+	h.mu.Lock()
+	starts := len(h.started)
+	h.mu.Unlock()
+	if len(ents) != 0 || starts != 0 {
+		t.Fatalf("a stream with recording off left %d entries, %d starts", len(ents), starts)
 	}
 	publish(t, h.reg, "public/room", m, 0, 2, 5, false)
 	in := h.waitFinalized(5 * time.Second)

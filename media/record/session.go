@@ -48,6 +48,7 @@ type session struct {
 	hub      *stream.Hub
 	reader   *stream.Reader
 	units    chan *stream.Unit
+	held     chan *stream.Unit // the unit the pump held when it was stopped
 	stopPump context.CancelFunc
 	pumpDone chan struct{}
 	drops    uint64
@@ -163,6 +164,7 @@ func (s *session) run(stop <-chan struct{}) {
 		}
 		select {
 		case <-stop:
+			s.drain()
 			s.finish("recorder closing")
 			return
 		case <-s.wake:
@@ -241,7 +243,8 @@ func (s *session) attach(rd *stream.Reader) {
 	s.hub, s.reader, s.drops = rd.Hub(), rd, 0
 	ctx, cancel := context.WithCancel(context.Background())
 	units, done := make(chan *stream.Unit), make(chan struct{})
-	s.units, s.stopPump, s.pumpDone = units, cancel, done
+	held := make(chan *stream.Unit, 1)
+	s.units, s.stopPump, s.pumpDone, s.held = units, cancel, done, held
 	go func() {
 		defer close(done)
 		defer close(units)
@@ -253,6 +256,7 @@ func (s *session) attach(rd *stream.Reader) {
 			select {
 			case units <- u:
 			case <-ctx.Done():
+				held <- u // for drain
 				return
 			}
 		}
@@ -262,6 +266,35 @@ func (s *session) attach(rd *stream.Reader) {
 	if s.rec != nil {
 		// A new hub starts its timeline at zero.
 		s.reanchor = true
+	}
+}
+
+// drain records the units already waiting in the reader's queue (at shutdown: they
+// were received, so they belong in the recording). It reads at most one queue's worth,
+// so a publisher still sending cannot hold the shutdown up.
+func (s *session) drain() {
+	if s.reader == nil {
+		return
+	}
+	s.stopPump()
+	<-s.pumpDone
+	var queued []*stream.Unit
+	select {
+	case u := <-s.held:
+		queued = append(queued, u)
+	default:
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel() // Read still returns queued units; it only stops waiting for new ones
+	for range readerQueue {
+		u, _, err := s.reader.Read(ctx)
+		if err != nil {
+			break
+		}
+		queued = append(queued, u)
+	}
+	for _, u := range queued {
+		s.handleUnit(u)
 	}
 }
 
