@@ -61,7 +61,7 @@ func startVOD(ctx context.Context, c config.Config, log *slog.Logger, registry *
 		v.redis, err = embedded.StartRedis(v.handoffCtx, c.Redis.EmbeddedBinary, c.Redis.EmbeddedAddress,
 			filepath.Join(c.DataDir, "redis"), log.With("component", "redis"))
 		if err != nil {
-			return nil, fmt.Errorf("embedded redis: %w", err)
+			return nil, err
 		}
 		url = v.redis.URL()
 	}

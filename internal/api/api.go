@@ -94,8 +94,11 @@ func New(opts Options) *Server {
 		m.HandleFunc("GET /vod/{id}/{file...}", s.vodFile)
 	}
 	if opts.AdminQueues != nil {
-		m.Handle("/admin/queues/", s.adminOnly(opts.AdminQueues))
-		m.Handle("/admin/queues", http.RedirectHandler("/admin/queues/", http.StatusMovedPermanently))
+		// Method-qualified, so these do not clash with "GET /" in the mux.
+		for _, method := range []string{"GET", "POST", "PUT", "PATCH", "DELETE"} {
+			m.Handle(method+" /admin/queues/", s.adminOnly(opts.AdminQueues))
+		}
+		m.Handle("GET /admin/queues", http.RedirectHandler("/admin/queues/", http.StatusMovedPermanently))
 	}
 	m.HandleFunc("GET /library", func(w http.ResponseWriter, r *http.Request) { s.servePage(w, r, "library.html") })
 	m.HandleFunc("GET /watch/{id}", func(w http.ResponseWriter, r *http.Request) { s.servePage(w, r, "watch.html") })
