@@ -92,7 +92,12 @@ func newSession(r *Recorder, path string) *session {
 func (s *session) notify(ev stream.PublisherEvent) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if ev.Hub == s.ev.Hub && ev.Seq <= s.ev.Seq {
+	switch {
+	case ev.Live && ev.Hub != s.subHub:
+		// A new hub: subscribe below.
+	case ev.Hub != s.subHub:
+		return // about a hub we no longer read
+	case ev.Hub == s.ev.Hub && ev.Seq <= s.ev.Seq:
 		return // an older change reaching us late
 	}
 	if ev.Live && ev.Hub != s.subHub {
