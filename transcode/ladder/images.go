@@ -147,7 +147,7 @@ func (m *imageMaker) imageGraph(f *astiav.Frame, w, h int, flags string) (*graph
 	if m.rotate == 90 || m.rotate == 270 {
 		sw, sh = h, w
 	}
-	desc := fmt.Sprintf("scale=%d:%d:flags=%s,format=yuvj420p,setsar=1", sw, sh, flags)
+	desc := fmt.Sprintf("scale=%d:%d:flags=%s:out_range=full,format=yuv420p,setsar=1", sw, sh, flags)
 	if rf := rotateFilter(m.rotate); rf != "" {
 		desc += "," + rf
 	}

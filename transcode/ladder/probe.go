@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"math"
 	"os"
 	"path/filepath"
@@ -119,7 +120,13 @@ func openSource(ctx context.Context, path string, maxHeight int) (*source, error
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
 		}
-		return nil, fmt.Errorf("ladder: %s: %w: not a supported audio or video file (%v)", path, ErrBadInput, averr(err))
+		if isMP4(abs) {
+			return nil, fmt.Errorf("ladder: %s: %w: the MP4/MOV file is damaged or incomplete, was the upload cut short? (%v)", path, ErrBadInput, averr(err))
+		}
+		// FFmpeg's own reason ("Invalid data found when processing
+		// input", or "Invalid argument" for a refused demuxer) would only
+		// confuse the user who reads this.
+		return nil, fmt.Errorf("ladder: %s: %w: not a supported audio or video file", path, ErrBadInput)
 	}
 	s.info.Format = s.fc.InputFormat().Name()
 
@@ -149,6 +156,26 @@ func openSource(ctx context.Context, path string, maxHeight int) (*source, error
 		return nil, fmt.Errorf("ladder: %s: %w", path, err)
 	}
 	return s, nil
+}
+
+// isMP4 reports a file that starts like an ISO BMFF (MP4, MOV, M4A) file:
+// one FFmpeg cannot open is then most likely cut short, its index (written
+// last by most tools) missing.
+func isMP4(path string) bool {
+	f, err := os.Open(path)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	var b [8]byte
+	if _, err := io.ReadFull(f, b[:]); err != nil {
+		return false
+	}
+	switch string(b[4:8]) {
+	case "ftyp", "moov", "mdat", "wide", "free":
+		return true
+	}
+	return false
 }
 
 // checkSize rejects a declared picture size no decoder should allocate, or
@@ -339,7 +366,7 @@ type scanResult struct {
 	// largest PTS-DTS of a video packet (microseconds).
 	videoStart, audioStart int64
 	reorder                int64
-	full       bool // the whole file was read
+	full                   bool // the whole file was read
 }
 
 // scan reads packets: all of them when full, else the first few video
