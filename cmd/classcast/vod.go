@@ -91,8 +91,12 @@ func startVOD(ctx context.Context, c config.Config, log *slog.Logger, registry *
 		}
 	}
 	if c.HasRole("ingest") && registry != nil {
+		grace := c.Record.Grace
+		if grace == 0 {
+			grace = -1 // the recorder reads 0 as "its default"; the config means "no wait"
+		}
 		v.recorder, err = record.New(registry, record.Options{
-			Dir: c.RecordDir(), SegmentDuration: c.Record.SegmentDuration, Grace: c.Record.Grace,
+			Dir: c.RecordDir(), SegmentDuration: c.Record.SegmentDuration, Grace: grace,
 			MaxDuration: c.Record.MaxDuration, Enabled: c.Records,
 			OnStart: v.recordingStarted, OnFinalized: v.recordingFinalized,
 			Log: log.With("component", "record"),

@@ -14,6 +14,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/classcast/classcast/internal/storage/s3test"
 )
 
 // recordYAML records every stream with short segments and a short grace, so a test
@@ -366,5 +368,89 @@ func TestWorkerKilledMidTranscode(t *testing.T) {
 	}
 	if len(objects) < 10 {
 		t.Errorf("only %d objects: %v", len(objects), objects)
+	}
+}
+
+// TestRedisRestartedMidQueue: two finished classes wait in the queue (no worker runs);
+// the embedded redis-server is killed; classcast restarts it from its append-only file
+// and a worker started afterwards turns both into lessons: no task lost.
+func TestRedisRestartedMidQueue(t *testing.T) {
+	s := startServer(t, recordYAML, "CLASSCAST_ROLES=ingest,api")
+	classFor(t, s, "school-d/room-1", 6*time.Second)
+	classFor(t, s, "school-d/room-2", 6*time.Second)
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		list := listAssets(t, s)
+		queued := 0
+		for _, a := range list {
+			if a.State == "queued" {
+				queued++
+			}
+		}
+		if queued == 2 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("classes not queued: %+v", list)
+		}
+		time.Sleep(300 * time.Millisecond)
+	}
+	pidFile := filepath.Join(s.dir, "data", "redis", "redis-server.pid")
+	b, err := os.ReadFile(pidFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var pid int
+	fmt.Sscan(string(b), &pid)
+	if pid <= 1 {
+		t.Fatalf("bad pid file %q", b)
+	}
+	if err := syscallKill(pid); err != nil {
+		t.Fatal(err)
+	}
+	// The supervisor brings Redis back; then a worker drains the queue.
+	deadline = time.Now().Add(20 * time.Second)
+	for !strings.Contains(s.Log(), "embedded redis restarted") {
+		if time.Now().After(deadline) {
+			t.Fatal("embedded redis was not restarted")
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	s.startWorker(t)
+	for _, a := range waitAssets(t, s, 2, 150*time.Second) {
+		if a.State != "ready" {
+			t.Errorf("after the Redis restart: %+v", a)
+		}
+	}
+}
+
+// TestStoreUnreachable: the S3 store is down when a class ends; the upload retries and
+// the lesson is made once the store returns.
+func TestStoreUnreachable(t *testing.T) {
+	srv := s3test.Start(t)
+	cfg := srv.Config()
+	s := startServer(t, recordYAML+fmt.Sprintf("storage: {backend: s3, s3: {endpoint: %q, bucket: %q, access_key: %q, secret_key: %q}}\n",
+		cfg.Endpoint, cfg.Bucket, cfg.AccessKey, cfg.SecretKey))
+	pub := publishFFmpeg(t, s.RTSP("school-e/room-1"), ffmpegOptions{Extra: []string{"-t", "6"}})
+	waitLive(t, s, "school-e/room-1", 15*time.Second)
+	srv.Stop()
+	<-pub.exited
+	// Wait until the hand-off has failed at least once, then bring the store back.
+	deadline := time.Now().Add(60 * time.Second)
+	for !strings.Contains(s.Log(), "object store operation failed; retrying") {
+		if time.Now().After(deadline) {
+			t.Fatal("no upload retry logged while the store was down")
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	time.Sleep(3 * time.Second)
+	srv.Restart()
+	list := waitAssets(t, s, 1, 150*time.Second)
+	if list[0].State != "ready" || list[0].Duration < 4 {
+		t.Fatalf("after the store came back: %+v", list[0])
+	}
+	// Served from S3 through this node.
+	if code, _, b := httpGet(t, s.HTTP+list[0].MasterURL); code != 200 || !bytes.Contains(b, []byte("#EXT-X-STREAM-INF")) {
+		t.Fatalf("master from S3: %d %s", code, b)
 	}
 }
