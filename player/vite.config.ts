@@ -66,7 +66,9 @@ export default defineConfig({
         // hls.js (only the watch page loads it) gets a chunk of its own, cached across releases.
         manualChunks(id) {
           if (/\/node_modules\/hls\.js\//.test(id)) return 'hls';
-          return /\/src\/(i18n\.ts|streampath\.ts|styles\/base\.css)$/.test(id) ? 'common' : undefined;
+          return /\/src\/(i18n|streampath|nav|api|retry|format|assets|quality)\.ts$|\/src\/styles\/base\.css$/.test(id)
+            ? 'common'
+            : undefined;
         },
       },
     },

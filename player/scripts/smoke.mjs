@@ -4,12 +4,19 @@
 // canvas video and an oscillator over a real RTCPeerConnection.
 //
 //   npm run build && npm run smoke            (screenshots in $SMOKE_OUT, default /tmp/classcast-smoke)
+//   SMOKE_ONLY=vod npm run smoke              (only the recordings pages; SMOKE_ONLY=live for the rest)
+//
+// The recordings pages play a real HLS ladder (fMP4) that ffmpeg makes at the
+// start (a 40 s test pattern at 360p and 240p plus audio only, a poster and a
+// storyboard), served by the preview server under /vod/; the API is Playwright's.
 //
 // This checks the player on its own; the end-to-end tests against the real
 // server live with the server.
 
-import { mkdirSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { execFileSync } from 'node:child_process';
+import { createReadStream, existsSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, extname, join, normalize } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
 import { preview } from 'vite';
@@ -17,6 +24,9 @@ import { preview } from 'vite';
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const out = process.env.SMOKE_OUT ?? '/tmp/classcast-smoke';
 mkdirSync(out, { recursive: true });
+const only = process.env.SMOKE_ONLY ?? '';
+const runLive = only === '' || only === 'live';
+const runVod = only === '' || only === 'vod';
 
 // The flags DESIGN.md gives for browser tests on our machines.
 const chromiumArgs = [
@@ -58,6 +68,47 @@ function watchErrors(page, allowed = []) {
   return errors;
 }
 
+const VOD_TYPES = {
+  '.m3u8': 'application/vnd.apple.mpegurl',
+  '.m4s': 'video/iso.segment',
+  '.mp4': 'video/mp4',
+  '.jpg': 'image/jpeg',
+  '.vtt': 'text/vtt; charset=utf-8',
+};
+
+/** Makes the HLS ladder, poster and storyboard of asset "v1" in dir/v1 with the ffmpeg CLI; false without ffmpeg. */
+function makeVod(dir) {
+  const d = join(dir, 'v1');
+  mkdirSync(d, { recursive: true });
+  const ff = (args) => execFileSync('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-y', ...args], { cwd: d, stdio: ['ignore', 'ignore', 'inherit'] });
+  try {
+    ff([
+      '-f', 'lavfi', '-i', 'testsrc2=size=640x360:rate=25:duration=40',
+      '-f', 'lavfi', '-i', 'sine=frequency=440:duration=40',
+      '-filter_complex', '[0:v]split=2[a][b];[b]scale=426:240[b2]',
+      '-map', '[a]', '-map', '[b2]', '-map', '1:a', '-map', '1:a', '-map', '1:a',
+      '-c:v', 'libx264', '-preset', 'ultrafast', '-g', '50', '-keyint_min', '50', '-sc_threshold', '0',
+      '-b:v:0', '800k', '-b:v:1', '300k', '-c:a', 'aac', '-b:a', '64k', '-ac', '2',
+      '-f', 'hls', '-hls_time', '2', '-hls_playlist_type', 'vod', '-hls_segment_type', 'fmp4',
+      '-master_pl_name', 'master.m3u8', '-hls_segment_filename', 'v%v/seg%03d.m4s',
+      '-var_stream_map', 'v:0,a:0,name:360p v:1,a:1,name:240p a:2,name:audio', 'v%v/index.m3u8',
+    ]);
+    ff(['-f', 'lavfi', '-i', 'testsrc2=size=640x360:rate=1:duration=1', '-frames:v', '1', 'poster.jpg']);
+    // One 160x90 tile per 4 s: 10 tiles, 5 a row.
+    ff(['-f', 'lavfi', '-i', 'testsrc2=size=640x360:rate=25:duration=40', '-vf', 'fps=1/4,scale=160:90,tile=5x2', '-frames:v', '1', 'storyboard.jpg']);
+  } catch (err) {
+    console.log(`skip VOD playback checks: ffmpeg failed (${err.message})`);
+    return false;
+  }
+  const ts = (s) => `00:00:${String(s).padStart(2, '0')}.000`;
+  const cues = Array.from({ length: 10 }, (_, i) => `${ts(i * 4)} --> ${ts(i * 4 + 4)}\nstoryboard.jpg#xywh=${(i % 5) * 160},${Math.floor(i / 5) * 90},160,90\n`);
+  writeFileSync(join(d, 'storyboard.vtt'), `WEBVTT\n\n${cues.join('\n')}`);
+  return true;
+}
+
+const vodDir = runVod ? mkdtempSync(join(tmpdir(), 'classcast-smoke-vod-')) : null;
+const haveVod = vodDir !== null && makeVod(vodDir);
+
 // DELETEs reach the preview server itself: Playwright does not see the
 // keepalive request a page sends while it unloads.
 const deletes = [];
@@ -66,6 +117,21 @@ const server = await preview({
   logLevel: 'warn',
   preview: { host: '127.0.0.1', port: 4173, strictPort: false },
   plugins: [
+    {
+      name: 'smoke-vod',
+      configurePreviewServer(s) {
+        s.middlewares.use((req, res, next) => {
+          if (!vodDir || !req.url?.startsWith('/vod/')) return next();
+          const file = normalize(join(vodDir, decodeURIComponent(req.url.slice(5).split('?')[0])));
+          if (!file.startsWith(vodDir + '/') || !existsSync(file) || !statSync(file).isFile()) {
+            res.statusCode = 404;
+            return res.end('not found');
+          }
+          res.setHeader('Content-Type', VOD_TYPES[extname(file)] ?? 'application/octet-stream');
+          createReadStream(file).pipe(res);
+        });
+      },
+    },
     {
       name: 'smoke-whep-delete',
       configurePreviewServer(s) {
@@ -92,9 +158,287 @@ const senderBrowser = await chromium.launch({
 
 const http4xx = /Failed to load resource: the server responded with a status of 4\d\d/;
 
+// ---- the recordings pages: /library and /watch/<id>.
+async function vodChecks() {
+  const now = Date.parse('2026-11-23T13:27:00Z');
+  const asset = (id, over = {}) => ({
+    id,
+    kind: 'recording',
+    title: '',
+    stream_path: 'school-a/room-101',
+    state: 'ready',
+    step: '',
+    percent: 0,
+    error: '',
+    duration_seconds: 1234.5,
+    width: 640,
+    height: 360,
+    created_at: new Date(now).toISOString(),
+    updated_at: new Date(now).toISOString(),
+    started_at: new Date(now).toISOString(),
+    ended_at: new Date(now + 1234500).toISOString(),
+    renditions: [],
+    master_url: '',
+    poster_url: '',
+    storyboard_url: '',
+    ...over,
+  });
+  const json = (route, status, body) => route.fulfill({ status, contentType: 'application/json', body: JSON.stringify(body) });
+
+  // Library: states, progress, polling until settled, filters, paging, empty.
+  {
+    const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+    const errors = watchErrors(page);
+    const queries = [];
+    let polls = 0;
+    await page.route('**/api/v1/assets?*', (route) => {
+      const q = new URL(route.request().url()).searchParams;
+      queries.push({ state: q.get('state'), offset: q.get('offset'), limit: q.get('limit'), auth: route.request().headers()['authorization'] ?? null });
+      polls++;
+      if (q.get('state') === 'failed') return json(route, 200, { assets: [], total: 0 });
+      if (q.get('state') === 'ready') {
+        const list = Array.from({ length: 50 }, (_, i) => asset(`r${Number(q.get('offset')) + i}`, { created_at: new Date(now - i * 60000).toISOString() }));
+        return json(route, 200, { assets: list, total: 120 });
+      }
+      const processing = polls < 3;
+      return json(route, 200, {
+        assets: [
+          asset('r-old', { state: 'failed', error: 'ffmpeg: invalid data', created_at: new Date(now - 86400000).toISOString(), duration_seconds: 0 }),
+          asset('r-new', processing
+            ? { state: 'processing', step: 'ladder', percent: 42.5, title: '二次函数复习' }
+            : { state: 'ready', title: '二次函数复习', master_url: '/vod/v1/master.m3u8', poster_url: '/vod/v1/poster.jpg', storyboard_url: '/vod/v1/storyboard.vtt' }),
+          asset('r-rec', { state: 'recording', created_at: new Date(now + 60000).toISOString(), duration_seconds: 0, stream_path: 'school-b/room-7' }),
+        ],
+        total: 3,
+      });
+    });
+    await page.goto(`${base}/library?token=tk`);
+    check(await waitFor(page, () => document.querySelectorAll('#asset-list li').length === 3), 'library: three assets');
+    const cards = await page.$$eval('#asset-list li', (lis) =>
+      lis.map((li) => ({
+        id: li.dataset.id,
+        href: li.querySelector('a').getAttribute('href'),
+        badge: li.querySelector('.badge').textContent,
+        progress: li.querySelector('.progress-text')?.textContent ?? null,
+        error: li.querySelector('.asset-error')?.textContent ?? null,
+        duration: li.querySelector('.thumb-duration')?.textContent ?? null,
+        name: li.querySelector('.card-room').textContent,
+      })),
+    );
+    check(cards.map((c) => c.id).join() === 'r-rec,r-new,r-old', `library: newest first (${cards.map((c) => c.id)})`);
+    check(cards.map((c) => c.badge).join() === '录制中,处理中,失败', `library: badges ${cards.map((c) => c.badge)}`);
+    check(cards[1].progress === '转码 · 42%' && cards[1].name === '二次函数复习' && cards[1].duration === '20:34', `library: processing card (${JSON.stringify(cards[1])})`);
+    check(cards[2].error === '失败原因：ffmpeg: invalid data', `library: failure reason (${cards[2].error})`);
+    check(cards[0].href === '/watch/r-rec?token=tk' && queries[0].auth === 'Bearer tk', `library: token carried (${cards[0].href}, ${queries[0].auth})`);
+    check(queries[0].limit === '50' && queries[0].offset === '0' && queries[0].state === '', `library: query ${JSON.stringify(queries[0])}`);
+    check((await page.getAttribute('.topnav a[href^="/library"]', 'href')) === '/library?token=tk', 'library: nav link carries the token');
+    await page.screenshot({ path: join(out, 'library.png'), fullPage: true });
+    // Polls every 3 s while something is unsettled; the processing one becomes ready.
+    check(await waitFor(page, () => document.querySelector('li[data-id="r-new"] .badge')?.textContent === '可观看', undefined, 8000), 'library: polled until ready');
+    check(await waitFor(page, () => document.querySelector('li[data-id="r-new"] img')?.getAttribute('src') === '/vod/v1/poster.jpg?token=tk'), 'library: poster shown when ready, with the token');
+    // Hidden tab: no polling; visible again: at once.
+    await page.evaluate(() => {
+      Object.defineProperty(document, 'visibilityState', { configurable: true, get: () => 'hidden' });
+      document.dispatchEvent(new Event('visibilitychange'));
+    });
+    const hiddenAt = polls;
+    await sleep(4000);
+    check(polls === hiddenAt, `library: no polling while hidden (${polls - hiddenAt} requests)`);
+    await page.evaluate(() => {
+      delete document.visibilityState; // the real one again
+      document.dispatchEvent(new Event('visibilitychange'));
+    });
+    await sleep(500);
+    check(polls === hiddenAt + 1, `library: refreshed at once when visible (${polls - hiddenAt})`);
+    await page.click('#lang-toggle');
+    check((await page.textContent('li[data-id="r-rec"] .badge')) === 'Recording', 'library: English badge Recording');
+    check((await page.textContent('.filters .chip[aria-pressed="true"]')) === 'All', 'library: English filter All');
+    await page.click('#lang-toggle');
+    // Filter: failed has none.
+    await page.click('.filters .chip[data-state="failed"]');
+    check(await waitFor(page, () => !document.getElementById('empty').hidden), 'library: filter with no match shows the empty state');
+    check((await page.textContent('#empty-title')) === '没有“失败”的录像', `library: empty text ${await page.textContent('#empty-title')}`);
+    check(queries.at(-1).state === 'failed' && new URL(page.url()).searchParams.get('state') === 'failed', 'library: filter in the query and the URL');
+    // Paging through 120 ready ones.
+    await page.click('.filters .chip[data-state="ready"]');
+    check(await waitFor(page, () => document.querySelectorAll('#asset-list li').length === 50), 'library: 50 a page');
+    check((await page.textContent('#pager-info')) === '第 1–50 条，共 120 条' && (await page.isDisabled('#prev')), `library: pager ${await page.textContent('#pager-info')}`);
+    await page.click('#next');
+    check(await waitFor(page, () => document.getElementById('pager-info').textContent === '第 51–100 条，共 120 条'), 'library: next page');
+    check(queries.at(-1).offset === '50' && new URL(page.url()).searchParams.get('page') === '2', `library: offset ${queries.at(-1).offset}`);
+    const before = polls;
+    await sleep(3500);
+    check(polls === before, `library: no polling when everything is settled (${polls - before})`);
+    await page.setViewportSize({ width: 390, height: 844 });
+    await sleep(300);
+    await page.screenshot({ path: join(out, 'library-phone.png') });
+    check(errors.length === 0, `no console errors (${errors.join(' | ')})`);
+    await page.close();
+
+    // Nothing recorded yet.
+    const p2 = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+    await p2.route('**/api/v1/assets?*', (route) => json(route, 200, { assets: [], total: 0 }));
+    await p2.goto(`${base}/library`);
+    check(await waitFor(p2, () => !document.getElementById('empty').hidden), 'library: empty');
+    check((await p2.textContent('#empty-title')) === '暂无录像' && (await p2.isHidden('#pager')), 'library: 暂无录像');
+    // The live page links here.
+    await p2.route('**/api/v1/streams', (route) => json(route, 200, { streams: [] }));
+    await p2.goto(`${base}/`);
+    check((await p2.textContent('.topnav a[href="/library"]')) === '课程回放', 'home: links to the recordings');
+    await p2.close();
+  }
+
+  // Watch page: errors and a failed asset.
+  {
+    const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+    const errors = watchErrors(page, [/status of 404/]);
+    await page.route('**/api/v1/assets/*', (route) => {
+      const id = route.request().url().split('/').pop();
+      if (id === 'gone') return json(route, 404, { error: { code: 'asset_not_found', message: 'no such asset' } });
+      return json(route, 200, asset(id, { state: 'failed', error: 'source has no video' }));
+    });
+    await page.goto(`${base}/watch/gone`);
+    check(await waitFor(page, () => window.__classcast?.vod?.state === 'error'), 'watch 404: state error');
+    const d = await page.evaluate(() => window.__classcast.vod);
+    check(d.error === '出错了：no such asset' && d.errorCode === 'asset_not_found', `watch 404: ${d.error} ${d.errorCode}`);
+    await page.goto(`${base}/watch/bad1`);
+    check(await waitFor(page, () => window.__classcast?.vod?.state === 'failed'), 'watch failed: state failed');
+    check((await page.textContent('#message-text')) === '处理失败：source has no video', `watch failed: ${await page.textContent('#message-text')}`);
+    await page.click('#lang-toggle');
+    check((await page.textContent('#message-text')) === 'Processing failed: source has no video', 'watch failed: English');
+    await page.click('#lang-toggle');
+    await page.screenshot({ path: join(out, 'watch-failed.png') });
+    await page.goto(`${base}/watch/..%2Fetc`);
+    check(await waitFor(page, () => window.__classcast?.vod?.error === '录像地址无效'), 'watch: bad id');
+    check(errors.length === 0, `no console errors (${errors.join(' | ')})`);
+    await page.close();
+  }
+
+  if (!haveVod) return;
+
+  // Watch page: processing, then ready; plays the ladder.
+  const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+  const page = await context.newPage();
+  const errors = watchErrors(page);
+  let calls = 0;
+  let apiAuth = null;
+  const vodRequests = [];
+  page.on('request', (r) => r.url().includes('/vod/') && vodRequests.push({ url: r.url(), auth: r.headers()['authorization'] ?? null }));
+  await page.route('**/api/v1/assets/v1', (route) => {
+    calls++;
+    apiAuth = route.request().headers()['authorization'] ?? null;
+    if (calls <= 2) return json(route, 200, asset('v1', { state: 'processing', step: 'ladder', percent: 30 * calls, title: '二次函数复习' }));
+    return json(route, 200, asset('v1', {
+      title: '二次函数复习',
+      duration_seconds: 40,
+      master_url: '/vod/v1/master.m3u8',
+      poster_url: '/vod/v1/poster.jpg',
+      storyboard_url: '/vod/v1/storyboard.vtt',
+    }));
+  });
+  await page.goto(`${base}/watch/v1?token=tk`);
+  check(await waitFor(page, () => window.__classcast?.vod?.state === 'pending'), 'watch: pending while processing');
+  check((await page.textContent('#message-text')) === '正在处理 30% · 转码', `watch: ${await page.textContent('#message-text')}`);
+  await page.screenshot({ path: join(out, 'watch-processing.png') });
+  const t0 = Date.now();
+  check(await waitFor(page, () => ['playing', 'paused'].includes(window.__classcast.vod.state), undefined, 15_000), `watch: ready after ${Date.now() - t0} ms (${calls} polls)`);
+  if ((await page.evaluate(() => window.__classcast.vod.state)) === 'paused') {
+    console.log('     autoplay with sound refused: pressing play');
+    await page.click('#bigplay');
+  }
+  check(await waitFor(page, () => window.__classcast.vod.state === 'playing' && window.__classcast.vod.currentTime > 1, undefined, 10_000), 'watch: playing, time advancing');
+  let v = await page.evaluate(() => window.__classcast.vod);
+  // hls.js orders the levels by bit rate; the audio-only one comes last.
+  check(v.engine === 'hls.js' && v.levels.map((l) => l.name).join() === '240p,360p,audio', `watch: levels ${v.levels.map((l) => l.name)}`);
+  check(v.level >= 0 && v.auto, `watch: auto level ${v.levels[v.level]?.name}`);
+  check(v.storyboardCues === 10, `watch: storyboard cues ${v.storyboardCues}`);
+  check((await page.getAttribute('video', 'poster')) === '/vod/v1/poster.jpg?token=tk', 'watch: poster, with the token');
+  const playlist = vodRequests.find((r) => r.url.endsWith('/vod/v1/master.m3u8'));
+  const segment = vodRequests.find((r) => r.url.endsWith('.m4s'));
+  check(apiAuth === 'Bearer tk' && playlist?.auth === 'Bearer tk' && segment?.auth === 'Bearer tk', `watch: token sent to the API and with HLS requests (${apiAuth}, ${playlist?.auth}, ${segment?.auth})`);
+  check((await page.getAttribute('#back', 'href')) === '/library?token=tk', 'watch: back link carries the token');
+  check((await page.title()) === 'classcast 回放 · 二次函数复习', `watch: title ${await page.title()}`);
+
+  // Quality menu.
+  await page.hover('#stage');
+  await page.click('#quality');
+  const items = await page.$$eval('#quality-menu .menu-item', (bs) => bs.map((b) => b.textContent));
+  check(items.join() === `自动 (${v.levels[v.level].name}),360p,240p,仅音频`, `watch: quality menu ${items}`);
+  await page.screenshot({ path: join(out, 'watch-quality.png') });
+  await page.click('#quality-menu [data-name="240p"]');
+  const vodNow = () => page.evaluate(() => JSON.stringify({ ...window.__classcast.vod, levels: undefined, h: document.querySelector('video').videoHeight }));
+  check(await waitFor(page, () => document.querySelector('video').videoHeight === 240 && window.__classcast.vod.levels[window.__classcast.vod.level]?.name === '240p', undefined, 15_000), `watch: 240p picked and playing (${await vodNow()})`);
+  check((await page.textContent('#quality')) === '240p', 'watch: menu button says 240p');
+  await page.hover('#stage'); // the controls hide after 3 s without the pointer moving
+  await page.click('#quality');
+  await page.click('#quality-menu [data-name="audio"]');
+  check(await waitFor(page, () => window.__classcast.vod.levels[window.__classcast.vod.level]?.name === 'audio' && window.__classcast.vod.state === 'playing', undefined, 8000), 'watch: audio only');
+  const ta = await page.evaluate(() => window.__classcast.vod.currentTime);
+  await sleep(1200);
+  v = await page.evaluate(() => window.__classcast.vod);
+  check(v.currentTime > ta + 0.5 && (await page.isVisible('#audio-only')), `watch: audio only plays on (${ta.toFixed(1)} → ${v.currentTime.toFixed(1)} s)`);
+  await page.hover('#seek');
+  await page.click('#quality');
+  await page.click('#quality-menu [data-level="-1"]');
+  check(await waitFor(page, () => window.__classcast.vod.auto && document.querySelector('video').videoHeight > 0 && window.__classcast.vod.state === 'playing', undefined, 8000), 'watch: back to auto with picture');
+
+  // Keyboard.
+  await page.keyboard.press('k');
+  check(await waitFor(page, () => window.__classcast.vod.state === 'paused'), "watch: 'k' pauses");
+  let t = await page.evaluate(() => document.querySelector('video').currentTime);
+  await page.keyboard.press('l');
+  check(await waitFor(page, (x) => Math.abs(document.querySelector('video').currentTime - Math.min(x + 10, 39.9)) < 0.2, t), "watch: 'l' +10 s");
+  t = await page.evaluate(() => document.querySelector('video').currentTime);
+  await page.keyboard.press('ArrowLeft');
+  check(await waitFor(page, (x) => Math.abs(document.querySelector('video').currentTime - (x - 5)) < 0.2, t), "watch: '←' -5 s");
+  await page.keyboard.press('.');
+  await page.keyboard.press('.');
+  check((await page.evaluate(() => document.querySelector('video').playbackRate)) === 1.5 && (await page.textContent('#speed')) === '1.5x', "watch: '.' twice: 1.5x");
+  await page.keyboard.press(',');
+  check((await page.evaluate(() => window.__classcast.vod.rate)) === 1.25, "watch: ',' 1.25x");
+  await page.keyboard.press('m');
+  check(await page.evaluate(() => document.querySelector('video').muted), "watch: 'm' mutes");
+  await page.keyboard.press('m');
+  await page.keyboard.press(' ');
+  check(await waitFor(page, () => window.__classcast.vod.state === 'playing'), 'watch: space plays');
+
+  // Storyboard preview over the seek bar.
+  const bar = await page.locator('#seek').boundingBox();
+  await page.mouse.move(bar.x + bar.width * 0.65, bar.y + bar.height / 2);
+  check(await page.isVisible('#preview-img'), 'watch: preview shown on hover');
+  const pv = await page.evaluate(() => ({ time: document.getElementById('preview-time').textContent, bg: getComputedStyle(document.getElementById('preview-img')).backgroundImage, pos: document.getElementById('preview-img').style.backgroundPosition }));
+  check(['0:25', '0:26'].includes(pv.time) && pv.bg.includes('/vod/v1/storyboard.jpg?token=tk') && pv.pos === '-160px -90px', `watch: preview of 0:26 is tile 6 (${JSON.stringify(pv)})`);
+  await page.screenshot({ path: join(out, 'watch-preview.png') });
+  // Click there: seek.
+  await page.mouse.click(bar.x + bar.width * 0.25, bar.y + bar.height / 2);
+  check(await waitFor(page, () => Math.abs(document.querySelector('video').currentTime - 10) < 1), 'watch: click on the bar seeks');
+
+  // Resume: pause at 20 s, reload.
+  await page.evaluate(() => {
+    document.querySelector('video').currentTime = 20;
+  });
+  await waitFor(page, () => !document.querySelector('video').seeking);
+  await page.keyboard.press('k');
+  await waitFor(page, () => window.__classcast.vod.state === 'paused');
+  const saved = await page.evaluate(() => JSON.parse(localStorage.getItem('classcast.vod.resume') ?? '{}'));
+  check(Math.abs((saved.v1?.t ?? 0) - 20) < 0.5, `watch: position saved (${JSON.stringify(saved)})`);
+  await page.reload();
+  check(await waitFor(page, () => window.__classcast?.vod?.resumedFrom !== null && window.__classcast.vod.currentTime >= 20, undefined, 10_000), 'watch: resumed after reload');
+  check(await waitFor(page, () => !document.getElementById('toast').hidden), 'watch: resume note shown');
+  check((await page.textContent('#toast-text')) === '已从 0:20 继续播放', `watch: ${await page.textContent('#toast-text')}`);
+  check((await page.textContent('#speed')) === '1.25x', 'watch: speed remembered');
+  await page.click('#restart');
+  check(await waitFor(page, () => document.querySelector('video').currentTime < 3), 'watch: 从头播放 starts over');
+  await page.setViewportSize({ width: 390, height: 844 });
+  await sleep(500);
+  await page.screenshot({ path: join(out, 'watch-phone.png') });
+  check(errors.length === 0, `no console errors (${errors.join(' | ')})`);
+  await context.close();
+}
+
 try {
   // ---- live page, nothing publishing: 404.
-  {
+  if (runLive) {
     const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
     const errors = watchErrors(page, [http4xx]);
     await page.route('**/whep/**', (route) =>
@@ -127,7 +471,7 @@ try {
   }
 
   // ---- 401, 400, network errors.
-  {
+  if (runLive) {
     const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
     const errors = watchErrors(page, [http4xx, /ERR_CONNECTION_REFUSED|ERR_FAILED/]);
     let mode = 401;
@@ -172,7 +516,7 @@ try {
   }
 
   // ---- live: a second Chromium answers the offer and sends media.
-  {
+  if (runLive) {
     const sender = await senderBrowser.newPage();
     await sender.setContent('<canvas width="640" height="360"></canvas>');
     await sender.evaluate(() => {
@@ -359,7 +703,7 @@ try {
   }
 
   // ---- landing page.
-  {
+  if (runLive) {
     const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
     const errors = watchErrors(page);
     let body = {
@@ -395,10 +739,12 @@ try {
     check(errors.length === 0, `no console errors (${errors.join(' | ')})`);
     await page.close();
   }
+  if (runVod) await vodChecks();
 } finally {
   await browser.close();
   await senderBrowser.close();
   await server.close();
+  if (vodDir) rmSync(vodDir, { recursive: true, force: true });
 }
 
 console.log(failures ? `${failures} check(s) failed` : 'all checks passed', `— screenshots in ${out}`);

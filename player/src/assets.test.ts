@@ -8,6 +8,7 @@ import {
   assetStepLabel,
   isSettled,
   libraryPageUrl,
+  withToken,
   parseAsset,
   parseAssetPage,
   watchPageUrl,
@@ -114,6 +115,10 @@ describe('URLs', () => {
     expect(watchPageUrl('r1', 'a b&c')).toBe('/watch/r1?token=a%20b%26c');
     expect(libraryPageUrl()).toBe('/library');
     expect(libraryPageUrl('t')).toBe('/library?token=t');
+    expect(withToken('/vod/r1/poster.jpg', 't')).toBe('/vod/r1/poster.jpg?token=t');
+    expect(withToken('/vod/r1/sb.jpg?v=2#xywh=0,0,1,1', 't')).toBe('/vod/r1/sb.jpg?v=2&token=t#xywh=0,0,1,1');
+    expect(withToken('/vod/r1/poster.jpg', null)).toBe('/vod/r1/poster.jpg');
+    expect(withToken('', 't')).toBe('');
   });
   it('pages the list query', () => {
     expect(assetListQuery(1, 50, '')).toBe('/assets?limit=50&offset=0&state=');

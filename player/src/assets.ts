@@ -154,8 +154,15 @@ export function assetIdFromUrl(url: URL | string): string | null {
   return ID_RE.test(raw) ? raw : null;
 }
 
-function withToken(url: string, token?: string | null): string {
-  return token ? `${url}${url.includes('?') ? '&' : '?'}token=${encodeURIComponent(token)}` : url;
+/**
+ * url with the viewer's ?token= added, for what the browser fetches without our
+ * headers: page links, posters, storyboard sprites, Safari's own HLS.
+ */
+export function withToken(url: string, token?: string | null): string {
+  if (!token || url === '') return url;
+  const hash = url.indexOf('#');
+  const [base, frag] = hash >= 0 ? [url.slice(0, hash), url.slice(hash)] : [url, ''];
+  return `${base}${base.includes('?') ? '&' : '?'}token=${encodeURIComponent(token)}${frag}`;
 }
 
 /** The watch page of an asset, carrying the viewer's token when there is one. */

@@ -15,6 +15,7 @@ import {
   isSettled,
   parseAssetPage,
   watchPageUrl,
+  withToken,
   type Asset,
   type AssetPage,
 } from './assets';
@@ -81,7 +82,7 @@ function card(a: Asset): HTMLLIElement {
   const thumb = el('div', 'thumb asset-thumb');
   if (a.state === 'ready' && a.poster_url) {
     const img = el('img', 'thumb-img');
-    img.src = a.poster_url;
+    img.src = withToken(a.poster_url, token);
     img.alt = '';
     img.loading = 'lazy';
     img.decoding = 'async';

@@ -9,7 +9,17 @@ import './styles/live.css';
 import './styles/watch.css';
 import Hls, { type ErrorData, type Level, type ManifestLoadedData } from 'hls.js/light';
 import { ApiError, apiGet } from './api';
-import { assetIdFromUrl, assetName, assetStateLabel, assetStepLabel, isSettled, libraryPageUrl, parseAsset, type Asset } from './assets';
+import {
+  assetIdFromUrl,
+  assetName,
+  assetStateLabel,
+  assetStepLabel,
+  isSettled,
+  libraryPageUrl,
+  parseAsset,
+  withToken,
+  type Asset,
+} from './assets';
 import { formatDateTime, formatDuration, formatPercent } from './format';
 import { applyI18n, bindLangToggle, getLang, onLangChange, t, type MessageKey } from './i18n';
 import { bindNav } from './nav';
@@ -350,13 +360,6 @@ let mediaRecoveries = 0;
 /** Between tearing down one hls.js and the next one being able to play (a switch to or from audio only). */
 let switching = false;
 
-function withToken(url: string): string {
-  if (!token) return url;
-  const u = new URL(url, location.href);
-  u.searchParams.set('token', token);
-  return u.href;
-}
-
 function sameOrigin(url: string): boolean {
   try {
     return new URL(url, location.href).origin === location.origin;
@@ -367,7 +370,7 @@ function sameOrigin(url: string): boolean {
 
 function startPlayback(a: Asset) {
   ui.stage.dataset.ready = 'true';
-  if (a.poster_url) video.poster = a.poster_url;
+  if (a.poster_url) video.poster = withToken(a.poster_url, token);
   masterUrl = new URL(a.master_url, location.href).href;
   setMessage(null);
   setState('loading');
@@ -375,8 +378,7 @@ function startPlayback(a: Asset) {
   const resume = resumePosition(loadPositions(), a.id, a.duration_seconds);
   debug.resumedFrom = resume;
   const rate = parseSpeed(storageGet(SPEED_KEY));
-  video.defaultPlaybackRate = rate;
-  video.playbackRate = rate;
+  setSpeed(rate);
   if (a.storyboard_url) void loadStoryboard(a.storyboard_url);
 
   if (Hls.isSupported()) {
@@ -393,7 +395,7 @@ function startPlayback(a: Asset) {
       },
       { once: true },
     );
-    video.src = withToken(masterUrl);
+    video.src = withToken(masterUrl, token);
   } else {
     fail('error', () => t('watch.unsupported'));
     return;
@@ -611,7 +613,8 @@ async function loadStoryboard(url: string) {
   try {
     const res = await fetch(abs, { headers: token && sameOrigin(abs) ? { Authorization: `Bearer ${token}` } : {} });
     if (!res.ok) throw new Error(`HTTP ${res.status}`);
-    const cues = parseStoryboard(await res.text(), abs);
+    // Sprites load as CSS backgrounds, which cannot carry the Authorization header.
+    const cues = parseStoryboard(await res.text(), abs).map((c) => (sameOrigin(c.url) ? { ...c, url: withToken(c.url, token) } : c));
     seekBar.cues = cues;
     debug.storyboardCues = cues.length;
     // Fetch the sprites now so the first hover shows a picture, not a blank.
@@ -708,10 +711,13 @@ function menuItem(label: string, checked: boolean, onPick: () => void, data: Rec
   return li;
 }
 
+/** Sets and remembers the speed; the default too, as loading a new source resets the rate to it. */
 function setSpeed(rate: number) {
   video.defaultPlaybackRate = rate;
   video.playbackRate = rate;
+  debug.rate = rate;
   storageSet(SPEED_KEY, String(rate));
+  renderSpeed();
 }
 
 function renderSpeed() {
