@@ -75,7 +75,7 @@ func TestRedisRestartsAfterKillAndKeepsData(t *testing.T) {
 	}
 	mustCmd(t, addr, "SET", "lesson", "math-101")
 	// The configuration the task queue relies on.
-	for key, want := range map[string]string{"appendonly": "yes", "appendfsync": "everysec", "save": "", "protected-mode": "yes", "maxmemory-policy": "noeviction"} {
+	for key, want := range map[string]string{"appendonly": "yes", "appendfsync": "always", "save": "", "protected-mode": "yes", "maxmemory-policy": "noeviction"} {
 		kv := mustCmd(t, addr, "CONFIG", "GET", key).([]any)
 		if len(kv) != 2 || kv[1] != want {
 			t.Errorf("CONFIG GET %s = %v, want %q", key, kv, want)
