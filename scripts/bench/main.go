@@ -51,9 +51,57 @@ func main() {
 	duration := flag.Duration("duration", 30*time.Second, "hold time per step")
 	ramp := flag.Int("ramp", 20, "viewers started per second")
 	out := flag.String("out", "BENCHMARKS.md", "report file")
+	live := flag.Bool("live", true, "run the live (WebRTC viewers) benchmark")
+	vodMinutes := flag.Int("vod-minutes", 10, "length of the VOD ladder benchmark's source in minutes (0 skips it)")
 	flag.Parse()
 	log.SetFlags(0)
 
+	// A part that is not run keeps its section from the existing report.
+	old, _ := os.ReadFile(*out)
+	liveSection, vodSection := section(string(old), "## Live"), section(string(old), "## VOD")
+	if *live {
+		liveSection = benchLive(*viewers, *duration, *ramp)
+	}
+	if *vodMinutes > 0 {
+		work, err := os.MkdirTemp("", "classcast-bench-vod")
+		if err != nil {
+			log.Fatal(err)
+		}
+		md, err := benchVOD(context.Background(), work, *vodMinutes)
+		os.RemoveAll(work)
+		if err != nil {
+			log.Fatalf("VOD benchmark: %v", err)
+		}
+		vodSection = md
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "# classcast benchmarks\n\nWritten by `make bench` (scripts/bench) on %s.\n\n", time.Now().UTC().Format("2006-01-02 15:04 MST"))
+	fmt.Fprintf(&b, "## Machine\n\n%s\n\n", machine())
+	b.WriteString(strings.TrimRight(liveSection, "\n") + "\n\n")
+	b.WriteString(strings.TrimRight(vodSection, "\n") + "\n")
+	if err := os.WriteFile(*out, []byte(b.String()), 0o644); err != nil {
+		log.Fatal(err)
+	}
+	log.Printf("wrote %s", *out)
+}
+
+// section returns the part of a markdown report from the line starting with header to
+// the next "## " heading.
+func section(doc, header string) string {
+	i := strings.Index(doc, "\n"+header)
+	if i < 0 {
+		return ""
+	}
+	rest := doc[i+1:]
+	if j := strings.Index(rest[len(header):], "\n## "); j >= 0 {
+		return rest[:len(header)+j+1]
+	}
+	return rest
+}
+
+// benchLive runs classcast-load against a fresh server for each viewer count and
+// returns the report section.
+func benchLive(viewers string, duration time.Duration, ramp int) string {
 	root, _ := os.Getwd()
 	server := filepath.Join(root, "bin", "classcast")
 	load := filepath.Join(root, "bin", "classcast-load")
@@ -73,6 +121,8 @@ log: {level: warn, format: text}
 http: {address: "127.0.0.1:18080"}
 rtsp: {address: "127.0.0.1:18554", udp_rtp_address: ":18000", udp_rtcp_address: ":18001"}
 webrtc: {port: 18189, loopback: true}
+redis: {embedded_address: "127.0.0.1:18390"}
+record: {enabled: false}
 `, filepath.Join(dir, "data"))
 	if err := os.WriteFile(cfg, []byte(cfgText), 0o644); err != nil {
 		log.Fatal(err)
@@ -97,19 +147,19 @@ webrtc: {port: 18189, loopback: true}
 		cmd string
 	}
 	var rows []row
-	for _, f := range strings.Split(*viewers, ",") {
+	for _, f := range strings.Split(viewers, ",") {
 		var n int
 		fmt.Sscan(f, &n)
 		path := fmt.Sprintf("bench/v%d", n)
 		args := []string{
 			"-publish", "rtsp://127.0.0.1:18554/" + path,
 			"-whep", "http://127.0.0.1:18080/whep/" + path,
-			"-viewers", fmt.Sprint(n), "-ramp", fmt.Sprint(*ramp),
+			"-viewers", fmt.Sprint(n), "-ramp", fmt.Sprint(ramp),
 			"-duration", duration.String(), "-server-pid", fmt.Sprint(srv.Process.Pid),
 			"-size", "1280x720", "-fps", "25", "-bitrate", "1500k", "-gop", "50",
 		}
-		log.Printf("bench: %d viewers for %s", n, *duration)
-		ctx, cancel := context.WithTimeout(context.Background(), *duration+5*time.Minute)
+		log.Printf("bench: %d viewers for %s", n, duration)
+		ctx, cancel := context.WithTimeout(context.Background(), duration+5*time.Minute)
 		cmd := exec.CommandContext(ctx, load, args...)
 		var stdout, stderr bytes.Buffer
 		cmd.Stdout, cmd.Stderr = &stdout, &stderr
@@ -130,13 +180,11 @@ webrtc: {port: 18189, loopback: true}
 	}
 
 	var b strings.Builder
-	fmt.Fprintf(&b, "# classcast benchmarks\n\nWritten by `make bench` (scripts/bench) on %s.\n\n", time.Now().UTC().Format("2006-01-02 15:04 MST"))
-	fmt.Fprintf(&b, "## Machine\n\n%s\n\n", machine())
 	fmt.Fprintf(&b, "## Live: one 720p25 1.5 Mbit/s stream (H.264 + AAC→Opus) to N WebRTC viewers\n\n")
 	fmt.Fprintf(&b, "Server and load tool share the machine's %d cores over loopback. The load tool publishes over RTSP with a timestamp SEI in every frame and "+
 		"opens N pion WHEP viewers (%d started per second), then holds for %s. *Added latency* is the server's own histogram "+
 		"(`classcast_viewer_send_delay_seconds`: hub arrival → packet sent, per frame per viewer); *client latency* is SEI send time → frame "+
-		"complete at the viewer, which also counts the load tool's own scheduling on the shared cores.\n\n", runtime.NumCPU(), *ramp, *duration)
+		"complete at the viewer, which also counts the load tool's own scheduling on the shared cores.\n\n", runtime.NumCPU(), ramp, duration)
 	b.WriteString("| viewers | connected | TTFF p50 / p95 / max (ms) | added latency p50 / p95 / p99 (ms) | client latency p50 / p95 / p99 (ms) | loss % | server CPU s per viewer-min | server RSS max (MB) | RSS per viewer (KB) |\n")
 	b.WriteString("|---:|---:|---|---|---|---:|---:|---:|---:|\n")
 	for _, r := range rows {
@@ -158,10 +206,7 @@ webrtc: {port: 18189, loopback: true}
 		b.WriteString(r.cmd + "\n")
 	}
 	b.WriteString("```\n")
-	if err := os.WriteFile(*out, []byte(b.String()), 0o644); err != nil {
-		log.Fatal(err)
-	}
-	log.Printf("wrote %s", *out)
+	return b.String()
 }
 
 func added(r loadReport, f func(*quantiles) float64) any {
