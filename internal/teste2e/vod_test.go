@@ -429,7 +429,7 @@ func TestRedisRestartedMidQueue(t *testing.T) {
 func TestStoreUnreachable(t *testing.T) {
 	srv := s3test.Start(t)
 	cfg := srv.Config()
-	s := startServer(t, recordYAML+fmt.Sprintf("storage: {backend: s3, s3: {endpoint: %q, bucket: %q, access_key: %q, secret_key: %q}}\n",
+	s := startServer(t, recordYAML+fmt.Sprintf("storage: {backend: s3, s3: {endpoint: %q, bucket: %q, access_key: %q, secret_key: %q, presign_redirect: true}}\n",
 		cfg.Endpoint, cfg.Bucket, cfg.AccessKey, cfg.SecretKey))
 	pub := publishFFmpeg(t, s.RTSP("school-e/room-1"), ffmpegOptions{Extra: []string{"-t", "6"}})
 	waitLive(t, s, "school-e/room-1", 15*time.Second)
@@ -449,8 +449,44 @@ func TestStoreUnreachable(t *testing.T) {
 	if list[0].State != "ready" || list[0].Duration < 4 {
 		t.Fatalf("after the store came back: %+v", list[0])
 	}
-	// Served from S3 through this node.
+	// Playlists come through this node; media redirects to a presigned store URL that
+	// serves the same bytes.
 	if code, _, b := httpGet(t, s.HTTP+list[0].MasterURL); code != 200 || !bytes.Contains(b, []byte("#EXT-X-STREAM-INF")) {
 		t.Fatalf("master from S3: %d %s", code, b)
+	}
+	noFollow := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	res, err := noFollow.Get(s.HTTP + "/vod/" + list[0].ID + "/360p/init.mp4")
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	loc := res.Header.Get("Location")
+	if res.StatusCode != http.StatusFound || !strings.Contains(loc, cfg.Endpoint) || !strings.Contains(loc, "X-Amz-Signature") {
+		t.Fatalf("presigned redirect: %d %q", res.StatusCode, loc)
+	}
+	if code, _, b := httpGet(t, loc); code != 200 || len(b) < 100 {
+		t.Fatalf("presigned URL: %d, %d bytes", code, len(b))
+	}
+}
+
+// TestAdminQueuesGuarded: the queue UI opens from this machine without a password, and
+// asks for one when admin.password is set.
+func TestAdminQueuesGuarded(t *testing.T) {
+	s := startServer(t, "")
+	if code, hdr, b := httpGet(t, s.HTTP+"/admin/queues/"); code != 200 || !strings.HasPrefix(hdr.Get("Content-Type"), "text/html") || !bytes.Contains(b, []byte("<")) {
+		t.Fatalf("queue UI from loopback: %d %s", code, hdr.Get("Content-Type"))
+	}
+	s2 := startServer(t, "admin: {password: hunter2-long}\n")
+	if code, hdr, _ := httpGet(t, s2.HTTP+"/admin/queues/"); code != 401 || !strings.HasPrefix(hdr.Get("WWW-Authenticate"), "Basic") {
+		t.Fatalf("queue UI without credentials: %d", code)
+	}
+	req, _ := http.NewRequest("GET", s2.HTTP+"/admin/queues/", nil)
+	req.SetBasicAuth("admin", "wrong")
+	if res, err := http.DefaultClient.Do(req); err != nil || res.StatusCode != 401 {
+		t.Fatalf("wrong password: %v %v", res.StatusCode, err)
+	}
+	req.SetBasicAuth("admin", "hunter2-long")
+	if res, err := http.DefaultClient.Do(req); err != nil || res.StatusCode != 200 {
+		t.Fatalf("right password: %v %v", res.StatusCode, err)
 	}
 }
