@@ -474,3 +474,46 @@ func TestProbe(t *testing.T) {
 		t.Errorf("Probe with max height 480: %v", err)
 	}
 }
+
+func TestLadderAbove1080p(t *testing.T) {
+	// 1440p is too large to copy: the top rung is encoded, and the lower
+	// rungs scale from it (720p from 1080p, 480p and 360p from 720p).
+	src := media(t, "h264_1440p.mp4", append(lavfi("2560x1440", 3),
+		"-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-c:a", "aac")...)
+	res, out := runLadder(t, src, Options{Preset: "ultrafast"})
+	checkLadder(t, res, out, wantLadder{
+		rungs: []wantRung{
+			{"1080p", 1920, 1080, false},
+			{"720p", 1280, 720, false},
+			{"480p", 854, 480, false},
+			{"360p", 640, 360, false},
+		},
+		audio:    true,
+		duration: 3,
+	})
+}
+
+func TestLadderTenBit(t *testing.T) {
+	// 10-bit H.265 with non-square pixels (720x576 shown as 16:9):
+	// encoded to 8-bit 4:2:0 with square pixels.
+	src := media(t, "hevc10.mkv", append(lavfi("720x576", 3),
+		"-vf", "setsar=64/45", "-c:v", "libx265", "-preset", "ultrafast", "-x265-params", "log-level=error",
+		"-pix_fmt", "yuv420p10le", "-c:a", "libopus")...)
+	info, err := Probe(context.Background(), src, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info.Video.PixFmt != "yuv420p10le" || info.Video.Profile != "Main 10" || info.Audio.Codec != "opus" {
+		t.Errorf("Probe: video %+v audio %+v", info.Video, info.Audio)
+	}
+	res, out := runLadder(t, src, Options{})
+	checkLadder(t, res, out, wantLadder{
+		rungs: []wantRung{
+			{"720p", 1024, 576, false},
+			{"480p", 854, 480, false},
+			{"360p", 640, 360, false},
+		},
+		audio:    true,
+		duration: 3,
+	})
+}

@@ -262,22 +262,14 @@ func (s *segmenter) writeSegment(ps *pendingSeg) error {
 	}
 	part := fmp4.Part{SequenceNumber: uint32(len(s.segs) + 1)}
 	if len(ps.video) > 0 {
-		pt := &fmp4.PartTrack{ID: videoTrackID, BaseTime: ps.vBase}
-		for _, smp := range ps.video {
-			pt.Samples = append(pt.Samples, smp)
-		}
-		part.Tracks = append(part.Tracks, pt)
+		part.Tracks = append(part.Tracks, &fmp4.PartTrack{ID: videoTrackID, BaseTime: ps.vBase, Samples: ps.video})
 	}
 	if len(ps.audio) > 0 {
 		id := audioTrackID
 		if s.video == nil {
 			id = videoTrackID
 		}
-		pt := &fmp4.PartTrack{ID: id, BaseTime: ps.aBase}
-		for _, smp := range ps.audio {
-			pt.Samples = append(pt.Samples, smp)
-		}
-		part.Tracks = append(part.Tracks, pt)
+		part.Tracks = append(part.Tracks, &fmp4.PartTrack{ID: id, BaseTime: ps.aBase, Samples: ps.audio})
 	}
 	var buf seekablebuffer.Buffer
 	if err := part.Marshal(&buf); err != nil {

@@ -111,7 +111,6 @@ type videoEncoder struct {
 	graph      *graph
 	gW, gH     int
 	gFmt       astiav.PixelFormat
-	gSAR       astiav.Rational
 	enc        *astiav.CodecContext
 	filt       *astiav.Frame
 	pkt        *astiav.Packet
