@@ -15,8 +15,12 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"time"
 
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/stdlib"
 	"github.com/pressly/goose/v3"
+	"github.com/pressly/goose/v3/lock"
 	_ "modernc.org/sqlite" // the embedded default driver
 )
 
@@ -30,17 +34,26 @@ var ErrNotFound = errors.New("catalog: not found")
 type Catalog struct {
 	db      *sql.DB
 	dialect string // "sqlite" or "postgres"
+	file    string // the SQLite file
 	log     *slog.Logger
 }
 
 // Open opens the catalog at dsn and applies pending migrations. An empty dsn or a
-// sqlite:// URL selects SQLite at that file (created with its directory).
+// sqlite:// URL selects SQLite at that file (created with its directory); a postgres://
+// or postgresql:// URL (libpq syntax, e.g. postgres://user:pass@host:5432/db?sslmode=disable)
+// selects PostgreSQL, which several nodes can share. Without connect_timeout in the URL a
+// PostgreSQL connection attempt gives up after 10 s, so a wrong host fails start-up
+// instead of hanging it.
 func Open(ctx context.Context, dsn, defaultFile string, log *slog.Logger) (*Catalog, error) {
 	if dsn == "" {
 		dsn = "sqlite://" + defaultFile
 	}
 	u, err := url.Parse(dsn)
 	if err != nil {
+		// Not the *url.Error itself: it quotes the whole URL, password included.
+		if ue, ok := err.(*url.Error); ok {
+			err = ue.Err
+		}
 		return nil, fmt.Errorf("catalog url: %w", err)
 	}
 	c := &Catalog{log: log}
@@ -64,15 +77,32 @@ func Open(ctx context.Context, dsn, defaultFile string, log *slog.Logger) (*Cata
 		if err != nil {
 			return nil, fmt.Errorf("catalog: open %s: %w", file, err)
 		}
-		c.dialect = "sqlite"
+		c.dialect, c.file = "sqlite", file
 	case "postgres", "postgresql":
-		return nil, fmt.Errorf("catalog: PostgreSQL is not available in this build yet; leave catalog.url empty for SQLite")
+		cfg, err := pgx.ParseConfig(dsn)
+		if err != nil {
+			// pgx masks the password in its parse errors.
+			return nil, fmt.Errorf("catalog: %w", err)
+		}
+		if cfg.ConnectTimeout == 0 {
+			cfg.ConnectTimeout = pgConnectTimeout
+		}
+		c.db = stdlib.OpenDB(*cfg)
+		// Every node holds at most this many connections, so a district's nodes together
+		// stay under PostgreSQL's max_connections (100 by default). Idle connections are
+		// closed after a while, and every connection is renewed hourly so a failover or a
+		// pooler in front of the server spreads the load again.
+		c.db.SetMaxOpenConns(pgMaxOpenConns)
+		c.db.SetMaxIdleConns(pgMaxIdleConns)
+		c.db.SetConnMaxIdleTime(5 * time.Minute)
+		c.db.SetConnMaxLifetime(time.Hour)
+		c.dialect = "postgres"
 	default:
-		return nil, fmt.Errorf("catalog: unsupported url scheme %q", u.Scheme)
+		return nil, fmt.Errorf("catalog: unsupported url scheme %q (want sqlite:// or postgres://)", u.Scheme)
 	}
 	if err := c.db.PingContext(ctx); err != nil {
 		c.db.Close()
-		return nil, fmt.Errorf("catalog: %w", err)
+		return nil, fmt.Errorf("catalog: connect to %s: %w", u.Redacted(), err)
 	}
 	if err := c.migrate(ctx); err != nil {
 		c.db.Close()
@@ -81,12 +111,46 @@ func Open(ctx context.Context, dsn, defaultFile string, log *slog.Logger) (*Cata
 	return c, nil
 }
 
+// PostgreSQL connection settings; see Open.
+const (
+	pgMaxOpenConns = 20
+	pgMaxIdleConns = 5
+)
+
+// pgConnectTimeout bounds a connection attempt whose URL sets no connect_timeout (a
+// variable so a test can shorten it).
+var pgConnectTimeout = 10 * time.Second
+
+// migrationLockID names the PostgreSQL advisory lock that nodes starting at the same time
+// take in turn, so only one of them applies a migration. It is our own number rather than
+// goose's default, so another goose-migrated application in the same database does not
+// wait on ours.
+const migrationLockID int64 = 0x636c617373636173 // "classcas"
+
 func (c *Catalog) migrate(ctx context.Context) error {
 	dialect := goose.DialectSQLite3
+	var opts []goose.ProviderOption
 	if c.dialect == "postgres" {
 		dialect = goose.DialectPostgres
+		// Probe the lock every second for up to 5 minutes: a node that starts while
+		// another migrates waits for it instead of failing or running the same DDL.
+		locker, err := lock.NewPostgresSessionLocker(lock.WithLockID(migrationLockID), lock.WithLockTimeout(1, 300))
+		if err != nil {
+			return fmt.Errorf("catalog migrations: %w", err)
+		}
+		opts = append(opts, goose.WithSessionLocker(locker))
 	}
-	p, err := goose.NewProvider(dialect, c.db, mustSub(migrations, "migrations"))
+	if c.dialect == "sqlite" {
+		// goose has no lock for SQLite: the server and a worker process started at the
+		// same time on a new data directory would both create the tables. A file lock
+		// beside the database lets one migrate while the other waits.
+		unlock, err := lockFile(ctx, c.file+".migrate.lock")
+		if err != nil {
+			return fmt.Errorf("catalog migrations: %w", err)
+		}
+		defer unlock()
+	}
+	p, err := goose.NewProvider(dialect, c.db, mustSub(migrations, "migrations"), opts...)
 	if err != nil {
 		return fmt.Errorf("catalog migrations: %w", err)
 	}
@@ -103,20 +167,44 @@ func (c *Catalog) migrate(ctx context.Context) error {
 // Close closes the database.
 func (c *Catalog) Close() error { return c.db.Close() }
 
-// q rewrites "?" placeholders for the dialect.
+// q rewrites the "?" placeholders that every query here is written with into the
+// dialect's own: SQLite takes "?" as it is, PostgreSQL wants $1, $2, ...
+//
+// A "?" inside a standard quoted string literal ('...', where a quote written twice
+// stands for one) or a quoted identifier ("...") is left alone. Beyond that the rule for
+// queries in this package is: "?" is a placeholder and nothing else, so no "?" in SQL
+// comments, no E'...' strings with backslash escapes, and none of PostgreSQL's JSON
+// operators ?, ?| and ?& (use jsonb_exists() and friends if ever needed).
 func (c *Catalog) q(query string) string {
 	if c.dialect != "postgres" {
 		return query
 	}
+	return numberPlaceholders(query)
+}
+
+func numberPlaceholders(query string) string {
 	var b strings.Builder
+	b.Grow(len(query) + 16)
 	n := 0
-	for _, r := range query {
-		if r == '?' {
+	var quote byte // the quote we are inside, or 0
+	for i := 0; i < len(query); i++ {
+		ch := query[i]
+		switch {
+		case quote != 0:
+			// A doubled quote inside a quoted run escapes itself: both bytes are written
+			// and the run goes on, which this toggling does by leaving and re-entering.
+			if ch == quote {
+				quote = 0
+			}
+		case ch == '\'' || ch == '"':
+			quote = ch
+		case ch == '?':
 			n++
-			b.WriteString("$" + strconv.Itoa(n))
+			b.WriteByte('$')
+			b.WriteString(strconv.Itoa(n))
 			continue
 		}
-		b.WriteRune(r)
+		b.WriteByte(ch)
 	}
 	return b.String()
 }

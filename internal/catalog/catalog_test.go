@@ -3,13 +3,57 @@ package catalog
 import (
 	"context"
 	"errors"
+	"fmt"
+	"io/fs"
 	"log/slog"
+	"net"
+	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/classcast/classcast/internal/catalog/pgtest"
 )
 
+// backend is a database engine the catalog runs on. Every test that is not about one
+// engine runs against all of them (forEachBackend): the embedded SQLite and a real
+// PostgreSQL (pgtest, Debian's server).
+type backend struct {
+	name string
+	dsn  func(t *testing.T) string // a fresh, empty database for t
+}
+
+var backends = []backend{
+	{"sqlite", func(t *testing.T) string { return "sqlite://" + filepath.Join(t.TempDir(), "sub", "catalog.db") }},
+	{"postgres", func(t *testing.T) string { return pgtest.Start(t).URL() }},
+}
+
+// forEachBackend runs f once per backend as a subtest, with a freshly migrated catalog
+// on an empty database; dsn opens that same database again.
+func forEachBackend(t *testing.T, f func(t *testing.T, c *Catalog, dsn string)) {
+	t.Helper()
+	for _, b := range backends {
+		t.Run(b.name, func(t *testing.T) {
+			dsn := b.dsn(t)
+			f(t, openDSN(t, dsn), dsn)
+		})
+	}
+}
+
+// openDSN opens (and migrates) the catalog at dsn and closes it when the test ends.
+func openDSN(t *testing.T, dsn string) *Catalog {
+	t.Helper()
+	c, err := Open(context.Background(), dsn, "", slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
+// open is a catalog on the embedded default: SQLite at the default file.
 func open(t *testing.T) (*Catalog, string) {
 	t.Helper()
 	file := filepath.Join(t.TempDir(), "sub", "catalog.db")
@@ -21,9 +65,10 @@ func open(t *testing.T) (*Catalog, string) {
 	return c, file
 }
 
-func TestAssetLifecycle(t *testing.T) {
+func TestAssetLifecycle(t *testing.T) { forEachBackend(t, testAssetLifecycle) }
+
+func testAssetLifecycle(t *testing.T, c *Catalog, dsn string) {
 	ctx := context.Background()
-	c, file := open(t)
 	start := time.Now().Add(-time.Minute).Truncate(time.Millisecond)
 	a := Asset{ID: "r20261123t132700-abc123", Kind: KindRecording, StreamPath: "school-a/room-101", State: StateRecording, StartedAt: start}
 	if err := c.CreateAsset(ctx, a); err != nil {
@@ -66,21 +111,18 @@ func TestAssetLifecycle(t *testing.T) {
 		t.Fatalf("ready: %+v", got)
 	}
 
-	// The file survives a reopen (migrations are not applied twice).
+	// The data survive a reopen (migrations are not applied twice).
 	c.Close()
-	c2, err := Open(ctx, "sqlite://"+file, "", slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c2.Close()
+	c2 := openDSN(t, dsn)
 	if got, err := c2.Asset(ctx, a.ID); err != nil || got.State != StateReady {
 		t.Fatalf("after reopen: %+v %v", got, err)
 	}
 }
 
-func TestErrors(t *testing.T) {
+func TestErrors(t *testing.T) { forEachBackend(t, testErrors) }
+
+func testErrors(t *testing.T, c *Catalog, _ string) {
 	ctx := context.Background()
-	c, _ := open(t)
 	if _, err := c.Asset(ctx, "nope-123"); !errors.Is(err, ErrNotFound) {
 		t.Fatalf("missing asset: %v", err)
 	}
@@ -92,14 +134,21 @@ func TestErrors(t *testing.T) {
 			t.Errorf("id %q accepted", id)
 		}
 	}
-	if _, err := Open(ctx, "mysql://x", "", slog.New(slog.DiscardHandler)); err == nil {
-		t.Fatal("mysql accepted")
+}
+
+func TestUnsupportedURL(t *testing.T) {
+	_, err := Open(context.Background(), "mysql://x", "", slog.New(slog.DiscardHandler))
+	if err == nil || !strings.Contains(err.Error(), `unsupported url scheme "mysql"`) {
+		t.Fatalf("mysql: %v", err)
 	}
 }
 
 func TestListPagingAndConcurrentWriters(t *testing.T) {
+	forEachBackend(t, testListPagingAndConcurrentWriters)
+}
+
+func testListPagingAndConcurrentWriters(t *testing.T, c *Catalog, _ string) {
 	ctx := context.Background()
-	c, _ := open(t)
 	base := time.Now().Add(-time.Hour)
 	var wg sync.WaitGroup
 	errs := make(chan error, 40)
@@ -140,4 +189,241 @@ func TestListPagingAndConcurrentWriters(t *testing.T) {
 	if total != 40 || len(all) != 40 {
 		t.Fatalf("all: %d %d", total, len(all))
 	}
+}
+
+func TestEmbeddedDefault(t *testing.T) {
+	c, file := open(t)
+	if c.dialect != "sqlite" {
+		t.Fatalf("dialect %q", c.dialect)
+	}
+	if _, err := os.Stat(file); err != nil {
+		t.Fatalf("default file not created with its directory: %v", err)
+	}
+}
+
+// Reopening applies nothing twice, and two nodes that start at once on an empty
+// database both come up with the full schema: one migrates, the other waits for it.
+func TestMigrationsIdempotent(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, c *Catalog, dsn string) {
+		ctx := context.Background()
+		files, err := fs.Glob(migrations, "migrations/*.sql")
+		if err != nil || len(files) == 0 {
+			t.Fatalf("migrations: %v %v", files, err)
+		}
+		want := len(files)
+		version := func(c *Catalog) int {
+			t.Helper()
+			var v int
+			if err := c.db.QueryRowContext(ctx, `SELECT MAX(version_id) FROM goose_db_version`).Scan(&v); err != nil {
+				t.Fatal(err)
+			}
+			return v
+		}
+		if v := version(c); v != want {
+			t.Fatalf("schema version %d, want %d (one per file in migrations/)", v, want)
+		}
+		if err := c.CreateAsset(ctx, Asset{ID: "kept-1", Kind: KindUpload, State: StateQueued}); err != nil {
+			t.Fatal(err)
+		}
+		c.Close()
+		var wg sync.WaitGroup
+		opened := make([]*Catalog, 3)
+		for i := range opened {
+			wg.Go(func() {
+				c, err := Open(ctx, dsn, "", slog.New(slog.DiscardHandler))
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				opened[i] = c
+			})
+		}
+		wg.Wait()
+		for _, c := range opened {
+			if c == nil {
+				t.FailNow()
+			}
+			defer c.Close()
+			if v := version(c); v != want {
+				t.Fatalf("after reopen: schema version %d, want %d", v, want)
+			}
+			if _, err := c.Asset(ctx, "kept-1"); err != nil {
+				t.Fatalf("after reopen: %v", err)
+			}
+		}
+		var applied int
+		if err := opened[0].db.QueryRowContext(ctx, `SELECT COUNT(*) FROM goose_db_version WHERE version_id > 0`).Scan(&applied); err != nil || applied != want {
+			t.Fatalf("%d migrations recorded (%v), want %d: one was applied twice", applied, err, want)
+		}
+	})
+}
+
+// Nodes that start at once on an empty database all come up with the full schema: on
+// PostgreSQL one takes the migration lock and the others wait for it; SQLite serializes
+// the writers with its file lock and busy timeout.
+func TestConcurrentFirstOpen(t *testing.T) {
+	for _, b := range backends {
+		t.Run(b.name, func(t *testing.T) {
+			dsn := b.dsn(t)
+			var wg sync.WaitGroup
+			errs := make(chan error, 3)
+			for i := range 3 {
+				wg.Go(func() {
+					c, err := Open(context.Background(), dsn, "", slog.New(slog.DiscardHandler))
+					if err != nil {
+						errs <- err
+						return
+					}
+					defer c.Close()
+					errs <- c.CreateAsset(context.Background(), Asset{ID: fmt.Sprintf("node-%d", i), Kind: KindUpload, State: StateQueued})
+				})
+			}
+			wg.Wait()
+			close(errs)
+			for err := range errs {
+				if err != nil {
+					t.Error(err)
+				}
+			}
+			c := openDSN(t, dsn)
+			if _, total, err := c.ListAssets(context.Background(), AssetFilter{}); err != nil || total != 3 {
+				t.Fatalf("after concurrent first open: %d assets, %v", total, err)
+			}
+		})
+	}
+}
+
+func TestNumberPlaceholders(t *testing.T) {
+	for _, tc := range []struct{ in, want string }{
+		{`SELECT a FROM t WHERE x = ? AND y = ?`, `SELECT a FROM t WHERE x = $1 AND y = $2`},
+		{`SELECT '?' FROM t WHERE x = ?`, `SELECT '?' FROM t WHERE x = $1`},
+		{`SELECT 'it''s ?', ? FROM "odd?name" WHERE z = ?`, `SELECT 'it''s ?', $1 FROM "odd?name" WHERE z = $2`},
+		{`UPDATE t SET a = ?, b = '' WHERE c = ?`, `UPDATE t SET a = $1, b = '' WHERE c = $2`},
+		{`no placeholders`, `no placeholders`},
+		{`ten ? ? ? ? ? ? ? ? ? ?`, `ten $1 $2 $3 $4 $5 $6 $7 $8 $9 $10`},
+	} {
+		if got := numberPlaceholders(tc.in); got != tc.want {
+			t.Errorf("numberPlaceholders(%s)\n got %s\nwant %s", tc.in, got, tc.want)
+		}
+	}
+}
+
+// A "?" inside a string literal reaches the database as text on both engines, next to
+// real placeholders.
+func TestQuestionMarkInLiteral(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, c *Catalog, _ string) {
+		ctx := context.Background()
+		if err := c.CreateAsset(ctx, Asset{ID: "lit-1", Kind: KindUpload, Title: "why?", State: StateQueued}); err != nil {
+			t.Fatal(err)
+		}
+		var title, lit string
+		err := c.db.QueryRowContext(ctx, c.q(`SELECT title, 'what''s this?' FROM assets WHERE id = ? AND title = ?`), "lit-1", "why?").Scan(&title, &lit)
+		if err != nil || title != "why?" || lit != "what's this?" {
+			t.Fatalf("got %q %q %v", title, lit, err)
+		}
+	})
+}
+
+// A PostgreSQL that cannot be reached fails Open quickly with an error that names the
+// server but not the password.
+func TestPostgresUnreachable(t *testing.T) {
+	ctx := context.Background()
+	log := slog.New(slog.DiscardHandler)
+	check := func(t *testing.T, err error, took time.Duration, want ...string) {
+		t.Helper()
+		if err == nil {
+			t.Fatal("Open succeeded")
+		}
+		msg := err.Error()
+		if strings.Contains(msg, "s3cret") {
+			t.Errorf("password in error: %s", msg)
+		}
+		for _, w := range want {
+			if !strings.Contains(msg, w) {
+				t.Errorf("error %q does not mention %q", msg, w)
+			}
+		}
+		if took > 5*time.Second {
+			t.Errorf("took %v", took)
+		}
+		t.Logf("%v: %s", took.Round(time.Millisecond), msg)
+	}
+	open := func(ctx context.Context, dsn string) (error, time.Duration) {
+		began := time.Now()
+		c, err := Open(ctx, dsn, "", log)
+		if err == nil {
+			c.Close()
+		}
+		return err, time.Since(began)
+	}
+
+	t.Run("refused", func(t *testing.T) {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		addr := l.Addr().String()
+		l.Close() // nothing listens there now
+		err, took := open(ctx, "postgres://classcast:s3cret@"+addr+"/classcast?sslmode=disable")
+		check(t, err, took, "catalog: connect to postgres://classcast:xxxxx@"+addr, "refused")
+	})
+
+	// A server that accepts connections and never answers (a firewall that drops, a
+	// wrong service): the connect timeout ends the wait.
+	silent := func(t *testing.T) string {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var mu sync.Mutex
+		var conns []net.Conn
+		go func() {
+			for {
+				c, err := l.Accept()
+				if err != nil {
+					return
+				}
+				mu.Lock()
+				conns = append(conns, c)
+				mu.Unlock()
+			}
+		}()
+		t.Cleanup(func() {
+			l.Close()
+			mu.Lock()
+			defer mu.Unlock()
+			for _, c := range conns {
+				c.Close()
+			}
+		})
+		return l.Addr().String()
+	}
+	t.Run("silent-connect_timeout", func(t *testing.T) {
+		err, took := open(ctx, "postgres://classcast:s3cret@"+silent(t)+"/classcast?connect_timeout=1")
+		check(t, err, took, "timeout")
+	})
+	t.Run("silent-default-timeout", func(t *testing.T) {
+		old := pgConnectTimeout
+		pgConnectTimeout = time.Second
+		defer func() { pgConnectTimeout = old }()
+		err, took := open(ctx, "postgres://classcast:s3cret@"+silent(t)+"/classcast")
+		check(t, err, took, "timeout")
+	})
+	t.Run("silent-context-deadline", func(t *testing.T) {
+		ctx, cancel := context.WithTimeout(ctx, time.Second)
+		defer cancel()
+		err, took := open(ctx, "postgres://classcast:s3cret@"+silent(t)+"/classcast")
+		check(t, err, took)
+	})
+	t.Run("malformed", func(t *testing.T) {
+		err, took := open(ctx, "postgres://classcast:s3cret@127.0.0.1:notaport/classcast")
+		check(t, err, took, "catalog url: invalid port")
+		err, took = open(ctx, "postgres://classcast:s3cret@127.0.0.1/classcast?sslmode=sometimes")
+		check(t, err, took, "catalog: ", "sslmode")
+	})
+	t.Run("no-such-database", func(t *testing.T) {
+		dsn := strings.Replace(pgtest.Start(t).URL(), "/t_", "/missing_", 1)
+		err, took := open(ctx, dsn)
+		check(t, err, took, "does not exist")
+	})
 }
