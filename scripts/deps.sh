@@ -9,6 +9,9 @@ APT_PACKAGES=(
   libswscale-dev libswresample-dev libavdevice-dev
   # the embedded queue backend
   redis-server
+  # PostgreSQL server binaries: the catalog tests run a throwaway cluster of their own
+  # (internal/catalog/pgtest); no system-wide cluster is created or started
+  postgresql
   # real peers for tests and the demo stream
   ffmpeg gstreamer1.0-tools gstreamer1.0-rtsp gstreamer1.0-plugins-base
   gstreamer1.0-plugins-good gstreamer1.0-plugins-bad gstreamer1.0-plugins-ugly gstreamer1.0-libav
@@ -36,6 +39,13 @@ if [ ${#missing[@]} -gt 0 ]; then
   echo "deps: installing ${missing[*]}"
   SUDO=""
   [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+  # Debian's postgresql package creates and starts a "main" cluster on port 5432 unless
+  # told not to; we only want the binaries.
+  if [[ " ${missing[*]} " == *" postgresql "* ]] && [ ! -e /etc/postgresql-common/createcluster.d/classcast.conf ]; then
+    $SUDO mkdir -p /etc/postgresql-common/createcluster.d
+    printf '%s\n' '# classcast: tests run their own clusters; no main cluster on install' \
+      'create_main_cluster = false' | $SUDO tee /etc/postgresql-common/createcluster.d/classcast.conf >/dev/null
+  fi
   export DEBIAN_FRONTEND=noninteractive
   $SUDO apt-get update -qq
   $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"

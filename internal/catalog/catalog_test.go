@@ -348,13 +348,13 @@ func TestPostgresUnreachable(t *testing.T) {
 		}
 		t.Logf("%v: %s", took.Round(time.Millisecond), msg)
 	}
-	open := func(ctx context.Context, dsn string) (error, time.Duration) {
+	open := func(ctx context.Context, dsn string) (time.Duration, error) {
 		began := time.Now()
 		c, err := Open(ctx, dsn, "", log)
 		if err == nil {
 			c.Close()
 		}
-		return err, time.Since(began)
+		return time.Since(began), err
 	}
 
 	t.Run("refused", func(t *testing.T) {
@@ -364,7 +364,7 @@ func TestPostgresUnreachable(t *testing.T) {
 		}
 		addr := l.Addr().String()
 		l.Close() // nothing listens there now
-		err, took := open(ctx, "postgres://classcast:s3cret@"+addr+"/classcast?sslmode=disable")
+		took, err := open(ctx, "postgres://classcast:s3cret@"+addr+"/classcast?sslmode=disable")
 		check(t, err, took, "catalog: connect to postgres://classcast:xxxxx@"+addr, "refused")
 	})
 
@@ -399,31 +399,31 @@ func TestPostgresUnreachable(t *testing.T) {
 		return l.Addr().String()
 	}
 	t.Run("silent-connect_timeout", func(t *testing.T) {
-		err, took := open(ctx, "postgres://classcast:s3cret@"+silent(t)+"/classcast?connect_timeout=1")
+		took, err := open(ctx, "postgres://classcast:s3cret@"+silent(t)+"/classcast?connect_timeout=1")
 		check(t, err, took, "timeout")
 	})
 	t.Run("silent-default-timeout", func(t *testing.T) {
 		old := pgConnectTimeout
 		pgConnectTimeout = time.Second
 		defer func() { pgConnectTimeout = old }()
-		err, took := open(ctx, "postgres://classcast:s3cret@"+silent(t)+"/classcast")
+		took, err := open(ctx, "postgres://classcast:s3cret@"+silent(t)+"/classcast")
 		check(t, err, took, "timeout")
 	})
 	t.Run("silent-context-deadline", func(t *testing.T) {
 		ctx, cancel := context.WithTimeout(ctx, time.Second)
 		defer cancel()
-		err, took := open(ctx, "postgres://classcast:s3cret@"+silent(t)+"/classcast")
+		took, err := open(ctx, "postgres://classcast:s3cret@"+silent(t)+"/classcast")
 		check(t, err, took)
 	})
 	t.Run("malformed", func(t *testing.T) {
-		err, took := open(ctx, "postgres://classcast:s3cret@127.0.0.1:notaport/classcast")
+		took, err := open(ctx, "postgres://classcast:s3cret@127.0.0.1:notaport/classcast")
 		check(t, err, took, "catalog url: invalid port")
-		err, took = open(ctx, "postgres://classcast:s3cret@127.0.0.1/classcast?sslmode=sometimes")
+		took, err = open(ctx, "postgres://classcast:s3cret@127.0.0.1/classcast?sslmode=sometimes")
 		check(t, err, took, "catalog: ", "sslmode")
 	})
 	t.Run("no-such-database", func(t *testing.T) {
 		dsn := strings.Replace(pgtest.Start(t).URL(), "/t_", "/missing_", 1)
-		err, took := open(ctx, dsn)
+		took, err := open(ctx, dsn)
 		check(t, err, took, "does not exist")
 	})
 }

@@ -531,7 +531,17 @@ func (c *Config) StreamConfig(path string) (Stream, bool) {
 
 func redactURL(s string) string {
 	u, err := url.Parse(s)
-	if err != nil || u.User == nil {
+	if err != nil {
+		// Unparsable (a bad port, say): still mask whatever stands between "://" and the
+		// last "@", which is where a password would be.
+		if i := strings.Index(s, "://"); i >= 0 {
+			if j := strings.LastIndexByte(s, '@'); j > i+3 {
+				return s[:i+3] + "xxxxx" + s[j:]
+			}
+		}
+		return s
+	}
+	if u.User == nil {
 		return s
 	}
 	u.User = url.UserPassword(u.User.Username(), "xxxxx")
