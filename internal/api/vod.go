@@ -41,9 +41,10 @@ func (s *Server) vodFile(w http.ResponseWriter, r *http.Request) {
 		_, private = s.opts.Access(a.StreamPath)
 	}
 
-	// Media may come straight from the store. Playlists never do: their relative URIs
-	// must resolve against this server, not against a presigned URL.
-	if s.opts.PresignRedirect && !strings.HasSuffix(file, ".m3u8") {
+	// Media of public lessons may come straight from the store. Playlists never do: their
+	// relative URIs must resolve against this server, not against a presigned URL. Private
+	// lessons stay behind this node: a presigned URL works for whoever holds it.
+	if s.opts.PresignRedirect && !private && !strings.HasSuffix(file, ".m3u8") {
 		if u, err := s.opts.Store.URL(r.Context(), key, time.Hour); err == nil {
 			w.Header().Set("Cache-Control", "private, max-age=300")
 			http.Redirect(w, r, u, http.StatusFound)
