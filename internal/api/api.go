@@ -20,6 +20,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/classcast/classcast/internal/auth"
 	"github.com/classcast/classcast/internal/catalog"
 	"github.com/classcast/classcast/internal/metrics"
 	"github.com/classcast/classcast/internal/storage"
@@ -56,6 +57,9 @@ type Options struct {
 	AdminQueues http.Handler
 	// AdminPassword guards admin pages (user "admin"); empty allows loopback only.
 	AdminPassword string
+	// Auth resolves sessions and API tokens for every request and serves
+	// /api/v1/auth/ and /api/v1/admin/; nil on a node without accounts.
+	Auth *auth.Service
 	// Pprof mounts /debug/pprof/.
 	Pprof bool
 	// Player is the built browser app (index.html, live.html, assets/).
@@ -65,9 +69,10 @@ type Options struct {
 
 // Server is the HTTP handler.
 type Server struct {
-	opts  Options
-	mux   *http.ServeMux
-	ready atomic.Bool
+	opts    Options
+	mux     *http.ServeMux
+	handler http.Handler // mux, behind auth.Middleware when accounts are on
+	ready   atomic.Bool
 }
 
 // New builds the handler. It reports not ready on /readyz until SetReady(true).
@@ -92,6 +97,11 @@ func New(opts Options) *Server {
 		m.HandleFunc("GET /api/v1/assets", s.listAssets)
 		m.HandleFunc("GET /api/v1/assets/{id}", s.getAsset)
 		m.HandleFunc("GET /vod/{id}/{file...}", s.vodFile)
+	}
+	s.handler = s.mux
+	if opts.Auth != nil {
+		s.authRoutes()
+		s.handler = opts.Auth.Middleware(s.mux)
 	}
 	if opts.AdminQueues != nil {
 		// Method-qualified, so these do not clash with "GET /" in the mux.
@@ -150,7 +160,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h := w.Header()
 	h.Set("Access-Control-Allow-Origin", "*")
 	h.Set("Access-Control-Expose-Headers", "Location, Link, ETag")
-	s.mux.ServeHTTP(w, r)
+	s.handler.ServeHTTP(w, r)
 }
 
 func (s *Server) readyz(w http.ResponseWriter, _ *http.Request) {

@@ -627,3 +627,11 @@ func (s *Service) AuditLog(ctx context.Context, p *Principal, f catalog.AuditFil
 	}
 	return s.cat.ListAudit(ctx, f)
 }
+
+// Me returns p's own account as stored now.
+func (s *Service) Me(ctx context.Context, p *Principal) (catalog.User, error) {
+	if p == nil {
+		return catalog.User{}, ErrUnauthenticated
+	}
+	return s.cat.User(ctx, p.UserID)
+}
