@@ -273,7 +273,7 @@ func newPipeline(s *source, p *plan, opt Options, out *outputs) (pl *pipeline, e
 		w := &worker{name: r.name, rung: r, in: make(chan item, itemQueue), p: p}
 		w.seg = newSegmenter(out, r.name, p, true, s.audio != nil)
 		if r.copy {
-			sps, pps := sourceParams(s.video.CodecParameters().ExtraData(), pl.nal)
+			sps, pps := sourceParams(s.video.CodecParameters().ExtraData())
 			w.seg.setVideoParams(sps, pps)
 			pl.copyW = w
 		} else {
@@ -319,46 +319,59 @@ func newPipeline(s *source, p *plan, opt Options, out *outputs) (pl *pipeline, e
 	return pl, nil
 }
 
-// sourceParams finds the SPS and PPS in a stream's extradata, avcC or
-// Annex B.
-func sourceParams(ext []byte, nf nalFormat) (sps, pps []byte) {
-	collect := func(n []byte) bool {
+// collectParams returns a function keeping the first SPS and PPS it sees,
+// copied.
+func collectParams(sps, pps *[]byte) func([]byte) bool {
+	return func(n []byte) bool {
 		switch n[0] & 0x1f {
 		case 7:
-			if sps == nil {
-				sps = append([]byte(nil), n...)
+			if *sps == nil {
+				*sps = append([]byte(nil), n...)
 			}
 		case 8:
-			if pps == nil {
-				pps = append([]byte(nil), n...)
+			if *pps == nil {
+				*pps = append([]byte(nil), n...)
 			}
 		}
 		return true
 	}
-	if nf.lengthSize > 0 && len(ext) >= 7 {
-		// avcC: header, then SPS and PPS each with a 16-bit length.
-		b := ext[5:]
-		for part := 0; part < 2 && len(b) > 0; part++ {
-			count := int(b[0])
-			if part == 0 {
-				count &= 0x1f
-			}
-			b = b[1:]
-			for i := 0; i < count && len(b) >= 2; i++ {
-				n := int(b[0])<<8 | int(b[1])
-				b = b[2:]
-				if n > len(b) {
-					return sps, pps
-				}
-				if n > 0 {
-					collect(b[:n])
-				}
-				b = b[n:]
-			}
-		}
+}
+
+// sourceParams finds the SPS and PPS in a stream's extradata: an avcC
+// record (MP4, MKV) or Annex B units (MPEG-TS).
+func sourceParams(ext []byte) (sps, pps []byte) {
+	collect := collectParams(&sps, &pps)
+	if len(ext) < 7 || ext[0] != 1 {
+		nalFormat{h264: true}.each(ext, collect)
 		return sps, pps
 	}
-	nalFormat{h264: true}.each(ext, collect)
+	// avcC: 5 bytes of header, then the SPS and the PPS, each set with a
+	// count and 16-bit lengths.
+	b := ext[5:]
+	for part := 0; part < 2 && len(b) > 0; part++ {
+		count := int(b[0])
+		if part == 0 {
+			count &= 0x1f
+		}
+		b = b[1:]
+		for i := 0; i < count && len(b) >= 2; i++ {
+			n := int(b[0])<<8 | int(b[1])
+			b = b[2:]
+			if n > len(b) {
+				return sps, pps
+			}
+			if n > 0 {
+				collect(b[:n])
+			}
+			b = b[n:]
+		}
+	}
+	return sps, pps
+}
+
+// auParams finds the SPS and PPS sent in-band in an access unit.
+func auParams(nf nalFormat, au []byte) (sps, pps []byte) {
+	nf.each(au, collectParams(&sps, &pps))
 	return sps, pps
 }
 
@@ -499,11 +512,13 @@ func (pl *pipeline) read(ctx context.Context, prog *progress) error {
 				if dts == astiav.NoPtsValue {
 					dts = pkt.Pts()
 				}
+				// Data copies the packet out of C memory: once.
+				data := pkt.Data()
 				v := &vsample{
 					pts:  pl.p.to90k(pkt.Pts(), vtb),
 					dts:  pl.p.to90k(dts, vtb),
-					key:  pkt.Flags().Has(astiav.PacketFlagKey) && pl.nal.hasIDR(pkt.Data()),
-					data: toAVCC(pl.nal, pkt.Data()),
+					key:  pkt.Flags().Has(astiav.PacketFlagKey) && pl.nal.hasIDR(data),
+					data: toAVCC(pl.nal, data),
 				}
 				if !send(ctx, pl.copyW, item{video: v}) {
 					return context.Cause(ctx)
@@ -575,7 +590,7 @@ func (w *worker) handle(ctx context.Context, it item) error {
 	case it.video != nil:
 		if w.seg.sps == nil {
 			// No parameter sets in the extradata: take them in-band.
-			sps, pps := sourceParams(it.video.data, nalFormat{h264: true, lengthSize: 4})
+			sps, pps := auParams(nalFormat{h264: true, lengthSize: 4}, it.video.data)
 			if sps != nil && pps != nil {
 				w.seg.setVideoParams(sps, pps)
 			}

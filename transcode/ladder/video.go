@@ -324,10 +324,10 @@ func (e *videoEncoder) close() {
 }
 
 // toAVCC returns the access unit b with 4-byte NAL unit lengths, as the
-// fMP4 init segment declares; the result never aliases b.
+// fMP4 init segment declares: b itself when it already has them.
 func toAVCC(f nalFormat, b []byte) []byte {
 	if f.lengthSize == 4 {
-		return append([]byte(nil), b...)
+		return b
 	}
 	out := make([]byte, 0, len(b)+16)
 	f.each(b, func(n []byte) bool {
