@@ -102,13 +102,24 @@ func Open(ctx context.Context, dsn, defaultFile string, log *slog.Logger) (*Cata
 	}
 	if err := c.db.PingContext(ctx); err != nil {
 		c.db.Close()
-		return nil, fmt.Errorf("catalog: connect to %s: %w", u.Redacted(), err)
+		return nil, fmt.Errorf("catalog: connect to %s: %w", redact(u), err)
 	}
 	if err := c.migrate(ctx); err != nil {
 		c.db.Close()
 		return nil, err
 	}
 	return c, nil
+}
+
+// redact masks the password of u for messages, in the user part or as libpq's
+// ?password= parameter.
+func redact(u *url.URL) string {
+	r := *u
+	if q := r.Query(); q.Has("password") {
+		q.Set("password", "xxxxx")
+		r.RawQuery = q.Encode()
+	}
+	return r.Redacted()
 }
 
 // PostgreSQL connection settings; see Open.

@@ -366,6 +366,8 @@ func TestPostgresUnreachable(t *testing.T) {
 		l.Close() // nothing listens there now
 		took, err := open(ctx, "postgres://classcast:s3cret@"+addr+"/classcast?sslmode=disable")
 		check(t, err, took, "catalog: connect to postgres://classcast:xxxxx@"+addr, "refused")
+		took, err = open(ctx, "postgres://"+addr+"/classcast?user=classcast&password=s3cret")
+		check(t, err, took, "refused")
 	})
 
 	// A server that accepts connections and never answers (a firewall that drops, a
