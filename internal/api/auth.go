@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"maps"
 	"mime"
 	"net/http"
 	"strconv"
@@ -534,4 +535,59 @@ func (s *Server) adminAudit(w http.ResponseWriter, r *http.Request) {
 			Detail: detail, Remote: e.Remote})
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"entries": out, "total": total})
+}
+
+// authOpenAPI describes the endpoints of authRoutes for /api/v1/openapi.json.
+func authOpenAPI(jsonErr func(string) map[string]any) map[string]any {
+	body := func(desc string) map[string]any {
+		return map[string]any{"required": true, "description": desc, "content": map[string]any{"application/json": map[string]any{}}}
+	}
+	idParam := []any{map[string]any{"name": "id", "in": "path", "required": true, "schema": map[string]any{"type": "string"}}}
+	pageParams := []any{
+		map[string]any{"name": "limit", "in": "query", "schema": map[string]any{"type": "integer", "maximum": 500}},
+		map[string]any{"name": "offset", "in": "query", "schema": map[string]any{"type": "integer"}},
+	}
+	op := func(summary string, ok string, extra map[string]any) map[string]any {
+		resp := map[string]any{ok: map[string]any{"description": "success"}, "401": jsonErr("sign in first"), "403": jsonErr("not allowed, or X-CSRF-Token missing on a cookie session")}
+		maps.Copy(resp, extra)
+		return map[string]any{"summary": summary, "responses": resp}
+	}
+	with := func(o map[string]any, k string, v any) map[string]any { o[k] = v; return o }
+	bad := map[string]any{"400": jsonErr("invalid input")}
+	notFound := map[string]any{"404": jsonErr("no such item"), "400": jsonErr("invalid input"), "409": jsonErr("conflict")}
+	return map[string]any{
+		"/api/v1/auth/login": map[string]any{"post": with(op("Sign in with username and password: sets the classcast_session cookie, returns {user, csrf_token, expires_at}. Content-Type must be application/json; cross-origin browser requests are refused.", "200",
+			map[string]any{"415": jsonErr("not JSON"), "429": jsonErr("too many failed attempts; see Retry-After")}), "requestBody", body(`{"username", "password"}`))},
+		"/api/v1/auth/logout":   map[string]any{"post": op("End this browser session", "204", nil)},
+		"/api/v1/auth/me":       map[string]any{"get": op("Who am I: {user, method, csrf_token (sessions)}", "200", nil)},
+		"/api/v1/auth/password": map[string]any{"post": with(op("Change my password; ends my other sessions", "204", bad), "requestBody", body(`{"current_password", "new_password"}`))},
+		"/api/v1/auth/tokens": map[string]any{
+			"get":  op("My API tokens (without secrets)", "200", nil),
+			"post": with(op("Create an API token for Authorization: Bearer; the secret is in this answer only", "201", bad), "requestBody", body(`{"name", "expires_in_days" (0: never)}`)),
+		},
+		"/api/v1/auth/tokens/{id}": map[string]any{"delete": with(op("Delete one of my API tokens", "204", notFound), "parameters", idParam)},
+		"/api/v1/admin/users": map[string]any{
+			"get":  with(op("Users (admin); filters role, school_id", "200", bad), "parameters", pageParams),
+			"post": with(op("Create a user (admin); without a password one is made up and returned once", "201", notFound), "requestBody", body(`{"username", "display_name", "password", "role", "school_id"}`)),
+		},
+		"/api/v1/admin/users/{id}": map[string]any{
+			"get":   with(op("One user (admin)", "200", notFound), "parameters", idParam),
+			"patch": with(with(op("Change a user (admin): role, school_id, display_name, disabled, password (reset); disabling or resetting ends their sessions", "200", notFound), "parameters", idParam), "requestBody", body("the fields to change")),
+		},
+		"/api/v1/admin/schools": map[string]any{
+			"get":  with(op("Schools (admin); filter district", "200", bad), "parameters", pageParams),
+			"post": with(op("Create a school (admin)", "201", notFound), "requestBody", body(`{"name", "district"}`)),
+		},
+		"/api/v1/admin/schools/{id}": map[string]any{"patch": with(with(op("Rename a school or change its district (admin)", "200", notFound), "parameters", idParam), "requestBody", body(`{"name", "district"}`))},
+		"/api/v1/admin/classrooms": map[string]any{
+			"get":  with(op("Classrooms (admin); filter school_id. Publish keys are not listed.", "200", bad), "parameters", pageParams),
+			"post": with(op("Create a classroom (admin); the answer holds its RTSP publish_key", "201", notFound), "requestBody", body(`{"school_id", "name", "stream_path", "publish_user", "visibility"}`)),
+		},
+		"/api/v1/admin/classrooms/{id}": map[string]any{
+			"get":    with(op("One classroom (admin)", "200", notFound), "parameters", idParam),
+			"patch":  with(with(op("Change a classroom (admin); rotate_key: true returns a new publish_key, rotate_share_token: true a new share link", "200", notFound), "parameters", idParam), "requestBody", body("the fields to change")),
+			"delete": with(op("Delete a classroom (admin)", "204", notFound), "parameters", idParam),
+		},
+		"/api/v1/admin/audit": map[string]any{"get": with(op("The audit log, newest first (admin); filters actor, action (a trailing * matches a prefix)", "200", bad), "parameters", pageParams)},
+	}
 }

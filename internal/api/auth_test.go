@@ -464,3 +464,14 @@ func TestAuthAPI(t *testing.T) {
 		tokenAdmin.must(200, "GET", "/api/v1/auth/me", nil)
 	})
 }
+
+func TestAuthOpenAPI(t *testing.T) {
+	ts := startServer(t, "sqlite://"+filepath.Join(t.TempDir(), "catalog.db"))
+	r := (&client{t: t, base: ts.url}).must(200, "GET", "/api/v1/openapi.json", nil)
+	paths, _ := r.body["paths"].(map[string]any)
+	for _, p := range []string{"/api/v1/auth/login", "/api/v1/admin/users/{id}", "/api/v1/admin/audit", "/api/v1/assets"} {
+		if paths[p] == nil {
+			t.Errorf("openapi.json lacks %s", p)
+		}
+	}
+}

@@ -1,6 +1,9 @@
 package api
 
-import "net/http"
+import (
+	"maps"
+	"net/http"
+)
 
 // openapi serves a small OpenAPI 3.1 description of the endpoints this node has.
 func (s *Server) openapi(w http.ResponseWriter, _ *http.Request) {
@@ -66,6 +69,9 @@ func (s *Server) openapi(w http.ResponseWriter, _ *http.Request) {
 				"code": map[string]any{"type": "string"}, "message": map[string]any{"type": "string"},
 			}}},
 		}}},
+	}
+	if s.opts.Auth != nil {
+		maps.Copy(doc["paths"].(map[string]any), authOpenAPI(jsonErr))
 	}
 	writeJSON(w, http.StatusOK, doc)
 }

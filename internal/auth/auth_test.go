@@ -152,7 +152,9 @@ func TestFailureLimiter(t *testing.T) {
 		if w := l.wait("k", t0.Add(time.Duration(i)*10*time.Second)); w != 0 {
 			t.Fatalf("attempt %d refused (%v)", i, w)
 		}
-		l.fail("k", t0.Add(time.Duration(i)*10*time.Second))
+		if reached := l.fail("k", t0.Add(time.Duration(i)*10*time.Second)); reached != (i == 2) {
+			t.Fatalf("failure %d reached the limit: %v", i, reached)
+		}
 	}
 	// Third failure at +20 s; the first (at 0) leaves the window at +60 s.
 	if w := l.wait("k", t0.Add(25*time.Second)); w != 35*time.Second {

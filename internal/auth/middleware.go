@@ -119,6 +119,39 @@ func RequireRole(roles ...Role) func(http.Handler) http.Handler {
 	}
 }
 
+// RequireRoleSameOrigin is RequireRole for pages this server embeds but did not
+// write, which cannot send X-CSRF-Token (the asynqmon queue UI at /admin/queues): a
+// cookie session's unsafe request without the token is accepted when the browser
+// shows it is same-origin (Sec-Fetch-Site, else Origin against Host; net/http's
+// CrossOriginProtection), and refused 403 otherwise. Use RequireRole for our own API.
+func (s *Service) RequireRoleSameOrigin(roles ...Role) func(http.Handler) http.Handler {
+	strict := RequireRole(roles...)
+	return func(next http.Handler) http.Handler {
+		h := strict(next)
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			st, _ := r.Context().Value(stateKey{}).(*state)
+			if st != nil && st.principal == nil && errors.Is(st.denied, ErrCSRF) {
+				if err := s.crossOrig.Check(r); err != nil {
+					WriteError(w, ErrCSRF)
+					return
+				}
+				c, err := r.Cookie(CookieName)
+				if err != nil {
+					WriteError(w, ErrUnauthenticated)
+					return
+				}
+				p, err := s.sessionPrincipal(r.Context(), c.Value)
+				if err != nil {
+					WriteError(w, err)
+					return
+				}
+				r = r.WithContext(context.WithValue(r.Context(), stateKey{}, &state{principal: p, remote: st.remote}))
+			}
+			h.ServeHTTP(w, r)
+		})
+	}
+}
+
 func requireAdmin(p *Principal) error {
 	switch {
 	case p == nil:

@@ -39,10 +39,11 @@ func (l *failureLimiter) wait(key string, now time.Time) time.Duration {
 	return f[len(f)-l.limit].Add(l.window).Sub(now)
 }
 
-// fail records a failure of key.
-func (l *failureLimiter) fail(key string, now time.Time) {
+// fail records a failure of key and reports whether this one reached the limit (the
+// moment worth a log line; the refusals that follow are not).
+func (l *failureLimiter) fail(key string, now time.Time) bool {
 	if l.limit <= 0 {
-		return
+		return false
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -51,6 +52,7 @@ func (l *failureLimiter) fail(key string, now time.Time) {
 		f = f[len(f)-l.limit:]
 	}
 	l.fails[key] = f
+	reached := len(f) == l.limit // all of f is within the window
 	// Forget idle keys now and then, so a spray of usernames or addresses cannot grow
 	// the map for good.
 	if now.Sub(l.lastPrune) > l.window {
@@ -59,6 +61,7 @@ func (l *failureLimiter) fail(key string, now time.Time) {
 			l.recent(k, now)
 		}
 	}
+	return reached
 }
 
 // reset forgets key's failures (after a successful sign-in).

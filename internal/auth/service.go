@@ -307,12 +307,18 @@ func (s *Service) Login(ctx context.Context, in LoginRequest) (LoginResult, erro
 	userKey, ipKey := limiterKeyUser(username), limiterKeyIP(in.Remote)
 	// Refused before any hashing, so a flood costs no CPU.
 	if wait := max(s.userLimit.wait(userKey, now), s.ipLimit.wait(ipKey, now)); wait > 0 {
-		s.log.Warn("sign-in throttled", "username", clip(username, 64), "remote", in.Remote, "retry_after", wait.Round(time.Second))
+		s.log.Debug("sign-in throttled", "username", clip(username, 64), "remote", in.Remote, "retry_after", wait.Round(time.Second))
 		return LoginResult{}, &RateLimitError{RetryAfter: wait}
 	}
 	fail := func(u catalog.User, reason string) (LoginResult, error) {
-		s.userLimit.fail(userKey, now)
-		s.ipLimit.fail(ipKey, now)
+		if s.userLimit.fail(userKey, now) {
+			s.log.Warn("too many failed sign-ins for a username; refusing it for a while",
+				"username", clip(username, 64), "remote", in.Remote, "limit", s.opts.UserFailures, "window", s.opts.FailureWindow)
+		}
+		if s.ipLimit.fail(ipKey, now) {
+			s.log.Warn("too many failed sign-ins from one address; refusing it for a while",
+				"remote", in.Remote, "limit", s.opts.IPFailures, "window", s.opts.FailureWindow)
+		}
 		s.audit(ctx, u.ID, clip(username, 64), "auth.login_failed", userTarget(u.ID), map[string]any{"reason": reason}, in.Remote)
 		return LoginResult{}, ErrBadCredentials
 	}

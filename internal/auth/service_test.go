@@ -225,3 +225,100 @@ func TestBootstrapWithConfiguredPassword(t *testing.T) {
 		t.Fatalf("stored hash %q is not an argon2id PHC string", u.PasswordHash)
 	}
 }
+
+// BenchmarkAuthenticate measures what every request with a session cookie or an API
+// token costs in the middleware (SQLite), and one sign-in.
+func BenchmarkAuthenticate(b *testing.B) {
+	ctx := context.Background()
+	cat, err := catalog.Open(ctx, "", filepath.Join(b.TempDir(), "c.db"), slog.New(slog.DiscardHandler))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer cat.Close()
+	s, _ := New(Options{Catalog: cat})
+	if _, err := s.Bootstrap(ctx, "bench-pass-123"); err != nil {
+		b.Fatal(err)
+	}
+	res, err := s.Login(ctx, LoginRequest{Username: "admin", Password: "bench-pass-123", Remote: "127.0.0.1"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	tok, _ := s.CreateToken(ctx, res.Principal, "bench", 0)
+	b.Run("session", func(b *testing.B) {
+		r := withCookie(res.Secret, http.MethodGet, "")
+		for b.Loop() {
+			if p, _ := s.Authenticate(r); p == nil {
+				b.Fatal("no principal")
+			}
+		}
+	})
+	b.Run("token", func(b *testing.B) {
+		r := httptest.NewRequest(http.MethodGet, "/x", nil)
+		r.Header.Set("Authorization", "Bearer "+tok.Secret)
+		for b.Loop() {
+			if p, _ := s.Authenticate(r); p == nil {
+				b.Fatal("no principal")
+			}
+		}
+	})
+	b.Run("login", func(b *testing.B) {
+		for b.Loop() {
+			if _, err := s.Login(ctx, LoginRequest{Username: "admin", Password: "bench-pass-123", Remote: "127.0.0.1"}); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
+
+func TestRequireRoleSameOrigin(t *testing.T) {
+	ctx := context.Background()
+	cat, err := catalog.Open(ctx, "", filepath.Join(t.TempDir(), "c.db"), slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cat.Close()
+	s, _ := New(Options{Catalog: cat})
+	if _, err := s.Bootstrap(ctx, "admin-pass-123"); err != nil {
+		t.Fatal(err)
+	}
+	adm, err := s.Login(ctx, LoginRequest{Username: "admin", Password: "admin-pass-123", Remote: "127.0.0.1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := s.CreateUser(ctx, adm.Principal, NewUser{Username: "t1", Password: "teacher-pass-1", Role: RoleTeacher}); err != nil {
+		t.Fatal(err)
+	}
+	tch, _ := s.Login(ctx, LoginRequest{Username: "t1", Password: "teacher-pass-1", Remote: "127.0.0.1"})
+	h := s.Middleware(s.RequireRoleSameOrigin(RoleAdmin)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !FromContext(r.Context()).IsAdmin() {
+			t.Error("handler reached without an admin principal")
+		}
+		w.WriteHeader(http.StatusTeapot)
+	})))
+	for _, c := range []struct {
+		name, secret, method string
+		hdr                  []string
+		want                 int
+	}{
+		{"admin GET", adm.Secret, "GET", nil, 418},
+		{"admin same-origin POST without CSRF token", adm.Secret, "POST", []string{"Sec-Fetch-Site", "same-origin"}, 418},
+		{"admin POST with matching Origin", adm.Secret, "DELETE", []string{"Origin", "http://example.com"}, 418},
+		{"admin cross-site POST", adm.Secret, "POST", []string{"Sec-Fetch-Site", "cross-site"}, 403},
+		{"admin POST from another origin", adm.Secret, "POST", []string{"Origin", "https://evil.example"}, 403},
+		{"teacher same-origin POST", tch.Secret, "POST", []string{"Sec-Fetch-Site", "same-origin"}, 403},
+		{"anonymous POST", "", "POST", []string{"Sec-Fetch-Site", "same-origin"}, 401},
+	} {
+		r := httptest.NewRequest(c.method, "http://example.com/admin/queues/api/x", nil)
+		if c.secret != "" {
+			r.AddCookie(&http.Cookie{Name: CookieName, Value: c.secret})
+		}
+		for i := 0; i+1 < len(c.hdr); i += 2 {
+			r.Header.Set(c.hdr[i], c.hdr[i+1])
+		}
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, r)
+		if w.Code != c.want {
+			t.Errorf("%s: %d, want %d: %s", c.name, w.Code, c.want, w.Body.String())
+		}
+	}
+}
