@@ -94,16 +94,16 @@ func testLessons(t *testing.T, c *Catalog, _ string) {
 		f    LessonFilter
 		want []string
 	}{
-		{LessonFilter{Q: "勾股定理"}, []string{"les-d", "les-a"}},        // title and knowledge point "勾股定理的逆定理"
-		{LessonFilter{Q: "勾股"}, []string{"les-d", "les-a"}},          // and les-d's teacher 张勾股
-		{LessonFilter{Q: "明华"}, []string{"les-c"}},                   // teacher name
-		{LessonFilter{Q: "直角三角"}, []string{"les-a"}},                 // knowledge point only
-		{LessonFilter{Q: "100%"}, []string{"les-b"}},                 // % is literal
-		{LessonFilter{Q: "%"}, []string{"les-b"}},                    //
-		{LessonFilter{Q: "_"}, []string{"les-b"}},                    // _ is literal
-		{LessonFilter{Q: `\`}, []string{"les-c"}},                    // so is the escape character
-		{LessonFilter{Q: `a\b`}, []string{"les-c"}},                  //
-		{LessonFilter{Q: "OHM'S"}, []string{"les-c"}},                // ASCII case-insensitive, quote safe
+		{LessonFilter{Q: "勾股定理"}, []string{"les-d", "les-a"}}, // title and knowledge point "勾股定理的逆定理"
+		{LessonFilter{Q: "勾股"}, []string{"les-d", "les-a"}},   // and les-d's teacher 张勾股
+		{LessonFilter{Q: "明华"}, []string{"les-c"}},            // teacher name
+		{LessonFilter{Q: "直角三角"}, []string{"les-a"}},          // knowledge point only
+		{LessonFilter{Q: "100%"}, []string{"les-b"}},          // % is literal
+		{LessonFilter{Q: "%"}, []string{"les-b"}},             //
+		{LessonFilter{Q: "_"}, []string{"les-b"}},             // _ is literal
+		{LessonFilter{Q: `\`}, []string{"les-c"}},             // so is the escape character
+		{LessonFilter{Q: `a\b`}, []string{"les-c"}},           //
+		{LessonFilter{Q: "OHM'S"}, []string{"les-c"}},         // ASCII case-insensitive, quote safe
 		{LessonFilter{Q: "定理", Subject: "数学", Sort: SortTitle}, []string{"les-d", "les-a"}},
 		{LessonFilter{Subject: "物理"}, []string{"les-c"}},
 		{LessonFilter{SchoolID: "s-1", Sort: SortDuration}, []string{"les-a", "les-b", "les-d"}},
