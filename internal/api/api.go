@@ -97,6 +97,7 @@ func New(opts Options) *Server {
 		m.HandleFunc("GET /api/v1/assets", s.listAssets)
 		m.HandleFunc("GET /api/v1/assets/{id}", s.getAsset)
 		m.HandleFunc("GET /vod/{id}/{file...}", s.vodFile)
+		s.lessonRoutes()
 	}
 	s.handler = s.mux
 	if opts.Auth != nil {
