@@ -50,6 +50,7 @@ type Config struct {
 	Record    Record    `koanf:"record" yaml:"record"`
 	Worker    Worker    `koanf:"worker" yaml:"worker"`
 	Transcode Transcode `koanf:"transcode" yaml:"transcode"`
+	Upload    Upload    `koanf:"upload" yaml:"upload"`
 	Admin     Admin     `koanf:"admin" yaml:"admin"`
 	// Streams configures individual streams: publish credentials, pull sources, view
 	// tokens. Streams not listed here may still be published from loopback when
@@ -218,6 +219,17 @@ type Transcode struct {
 	MaxHeight int `koanf:"max_height" yaml:"max_height"`
 }
 
+// Upload configures teachers' resumable lesson uploads (tus) on api nodes.
+type Upload struct {
+	// MaxSize is the largest file a teacher may upload, in bytes (4 GiB); a larger
+	// upload is refused before any byte is sent.
+	MaxSize int64 `koanf:"max_size" yaml:"max_size"`
+	// Dir holds uploads in progress on this node; empty means data_dir/uploads. A
+	// client resumes on the node that holds its upload: put several api nodes behind
+	// sticky sessions.
+	Dir string `koanf:"dir" yaml:"dir"`
+}
+
 // Admin configures access to admin pages (the queue UI at /admin/queues).
 type Admin struct {
 	// Password for HTTP basic auth as user "admin"; empty allows loopback clients only.
@@ -282,6 +294,7 @@ func Default() Config {
 			MaxDuration: 4 * time.Hour},
 		Worker:    Worker{Concurrency: 1, ShutdownTimeout: 30 * time.Second},
 		Transcode: Transcode{Preset: "veryfast", MaxHeight: 2160},
+		Upload:    Upload{MaxSize: 4 << 30},
 	}
 }
 
@@ -488,6 +501,9 @@ func (c *Config) Validate() error {
 	if c.Transcode.MaxHeight < 144 {
 		bad("transcode.max_height", "must be at least 144")
 	}
+	if c.Upload.MaxSize < 1<<20 {
+		bad("upload.max_size", "must be at least 1048576 bytes (1 MiB) (got %d)", c.Upload.MaxSize)
+	}
 	seen := map[string]bool{}
 	for i, s := range c.Streams {
 		key := fmt.Sprintf("streams[%d]", i)
@@ -570,6 +586,14 @@ func (c *Config) TempDir() string {
 		return c.Transcode.TempDir
 	}
 	return filepath.Join(c.DataDir, "tmp")
+}
+
+// UploadDir is where uploads in progress are kept.
+func (c *Config) UploadDir() string {
+	if c.Upload.Dir != "" {
+		return c.Upload.Dir
+	}
+	return filepath.Join(c.DataDir, "uploads")
 }
 
 // Redacted returns a copy with secrets masked, for printing.
