@@ -18,6 +18,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/classcast/classcast/internal/api"
+	"github.com/classcast/classcast/internal/auth"
 	"github.com/classcast/classcast/internal/config"
 	"github.com/classcast/classcast/media/codec"
 	"github.com/classcast/classcast/media/rtsp"
@@ -75,15 +76,23 @@ func serve(ctx context.Context, c config.Config, log *slog.Logger) error {
 	// are finalized and handed off, the worker hands back what it has not finished.
 	defer vod.close(c.HTTP.ShutdownTimeout)
 
+	accounts, err := auth.New(auth.Options{Catalog: vod.catalog, Log: log.With("component", "auth"), PublicURL: c.HTTP.PublicURL})
+	if err != nil {
+		return err
+	}
+	if _, err := accounts.Bootstrap(ctx, c.Admin.Password); err != nil {
+		return err
+	}
+
 	rtspOpts := rtsp.ServerOptions{
 		Address: c.RTSP.Address, AnonymousLoopback: c.RTSP.AnonymousLoopback,
 		Takeover: c.RTSP.Takeover, ReadTimeout: c.RTSP.ReadTimeout,
 		Credentials: func(path string) (string, string, bool) {
-			s, ok := c.StreamConfig(path)
-			if !ok || s.PublishUser == "" {
-				return "", "", false
+			// A key in the config file wins; else the classroom an admin set up.
+			if s, ok := c.StreamConfig(path); ok && s.PublishUser != "" {
+				return s.PublishUser, s.PublishPass, true
 			}
-			return s.PublishUser, s.PublishPass, true
+			return accounts.PublishCredentials(path)
 		},
 	}
 	if !c.RTSP.DisableUDP {
@@ -126,7 +135,7 @@ func serve(ctx context.Context, c config.Config, log *slog.Logger) error {
 	}
 	apiOpts := api.Options{
 		Registry: registry, WHEP: egress, Sources: sources, Player: dist, Pprof: c.HTTP.Pprof, Log: log.With("component", "api"),
-		AdminPassword: c.Admin.Password,
+		AdminPassword: c.Admin.Password, Auth: accounts,
 		Access: func(path string) (string, bool) {
 			s, ok := c.StreamConfig(path)
 			return s.ViewToken, ok && s.ViewToken != ""

@@ -58,7 +58,9 @@ func startVOD(ctx context.Context, c config.Config, log *slog.Logger, registry *
 	}()
 	url := redisURL(c)
 	if c.Redis.URL == "" && startRedis {
-		v.redis, err = embedded.StartRedis(v.handoffCtx, c.Redis.EmbeddedBinary, c.Redis.EmbeddedAddress,
+		// Its own lifetime: Redis must outlive the hand-off and the worker's hand-back,
+		// so close stops it last, explicitly.
+		v.redis, err = embedded.StartRedis(context.Background(), c.Redis.EmbeddedBinary, c.Redis.EmbeddedAddress,
 			filepath.Join(c.DataDir, "redis"), log.With("component", "redis"))
 		if err != nil {
 			return nil, err

@@ -60,6 +60,9 @@ type Options struct {
 	// Auth resolves sessions and API tokens for every request and serves
 	// /api/v1/auth/ and /api/v1/admin/; nil on a node without accounts.
 	Auth *auth.Service
+	// Uploads is the tus upload handler (internal/upload), mounted at
+	// /api/v1/uploads/; nil on a node that takes no uploads.
+	Uploads http.Handler
 	// Pprof mounts /debug/pprof/.
 	Pprof bool
 	// Player is the built browser app (index.html, live.html, assets/).
@@ -99,6 +102,9 @@ func New(opts Options) *Server {
 		m.HandleFunc("GET /vod/{id}/{file...}", s.vodFile)
 		s.lessonRoutes()
 	}
+	if opts.Uploads != nil {
+		s.uploadRoutes()
+	}
 	s.handler = s.mux
 	if opts.Auth != nil {
 		s.authRoutes()
@@ -108,6 +114,7 @@ func New(opts Options) *Server {
 		// Method-qualified, so these do not clash with "GET /" in the mux.
 		for _, method := range []string{"GET", "POST", "PUT", "PATCH", "DELETE"} {
 			m.Handle(method+" /admin/queues/", s.adminOnly(opts.AdminQueues))
+
 		}
 		m.Handle("GET /admin/queues", http.RedirectHandler("/admin/queues/", http.StatusMovedPermanently))
 	}
@@ -126,9 +133,15 @@ func New(opts Options) *Server {
 	return s
 }
 
-// adminOnly guards admin pages: HTTP basic auth as "admin" when a password is set,
+// adminOnly guards admin pages: an admin session when accounts are on; else HTTP
+// basic auth as "admin" when a password is set,
 // otherwise clients on this machine only.
 func (s *Server) adminOnly(next http.Handler) http.Handler {
+	if s.opts.Auth != nil {
+		// Accounts are on: an admin's session, from this site only (the queue UI cannot
+		// send our CSRF header).
+		return s.opts.Auth.RequireRoleSameOrigin(auth.RoleAdmin)(next)
+	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if s.opts.AdminPassword == "" {
 			host, _, _ := net.SplitHostPort(r.RemoteAddr)

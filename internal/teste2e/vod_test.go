@@ -469,24 +469,43 @@ func TestStoreUnreachable(t *testing.T) {
 	}
 }
 
-// TestAdminQueuesGuarded: the queue UI opens from this machine without a password, and
-// asks for one when admin.password is set.
+// TestAdminQueuesGuarded: the queue UI needs an admin's session; the first admin's
+// password comes from admin.password.
 func TestAdminQueuesGuarded(t *testing.T) {
-	s := startServer(t, "")
-	if code, hdr, b := httpGet(t, s.HTTP+"/admin/queues/"); code != 200 || !strings.HasPrefix(hdr.Get("Content-Type"), "text/html") || !bytes.Contains(b, []byte("<")) {
-		t.Fatalf("queue UI from loopback: %d %s", code, hdr.Get("Content-Type"))
+	s := startServer(t, "admin: {password: hunter2-long}\n")
+	if code, _, _ := httpGet(t, s.HTTP+"/admin/queues/"); code != 401 {
+		t.Fatalf("queue UI without a session: %d", code)
 	}
-	s2 := startServer(t, "admin: {password: hunter2-long}\n")
-	if code, hdr, _ := httpGet(t, s2.HTTP+"/admin/queues/"); code != 401 || !strings.HasPrefix(hdr.Get("WWW-Authenticate"), "Basic") {
-		t.Fatalf("queue UI without credentials: %d", code)
+	login := func(user, pass string) *http.Cookie {
+		res, err := http.Post(s.HTTP+"/api/v1/auth/login", "application/json",
+			strings.NewReader(fmt.Sprintf(`{"username":%q,"password":%q}`, user, pass)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		for _, c := range res.Cookies() {
+			if c.Name == "classcast_session" {
+				return c
+			}
+		}
+		return nil
 	}
-	req, _ := http.NewRequest("GET", s2.HTTP+"/admin/queues/", nil)
-	req.SetBasicAuth("admin", "wrong")
-	if res, err := http.DefaultClient.Do(req); err != nil || res.StatusCode != 401 {
-		t.Fatalf("wrong password: %v %v", res.StatusCode, err)
+	if c := login("admin", "wrong-password"); c != nil {
+		t.Fatal("signed in with a wrong password")
 	}
-	req.SetBasicAuth("admin", "hunter2-long")
-	if res, err := http.DefaultClient.Do(req); err != nil || res.StatusCode != 200 {
-		t.Fatalf("right password: %v %v", res.StatusCode, err)
+	c := login("admin", "hunter2-long")
+	if c == nil {
+		t.Fatalf("admin sign-in failed:\n%s", tail(s.Log(), 20))
+	}
+	req, _ := http.NewRequest("GET", s.HTTP+"/admin/queues/", nil)
+	req.AddCookie(c)
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	if res.StatusCode != 200 || !strings.HasPrefix(res.Header.Get("Content-Type"), "text/html") || !bytes.Contains(b, []byte("<")) {
+		t.Fatalf("queue UI as admin: %d %s", res.StatusCode, res.Header.Get("Content-Type"))
 	}
 }
