@@ -246,6 +246,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			writeError(w, http.StatusNotFound, "not_found", "no such upload")
 			return
 		}
+		rest = "" // the creation URL without its slash
 	}
 	id := strings.Trim(rest, "/")
 	if r.Method == http.MethodOptions {

@@ -495,6 +495,9 @@ func TestOversized(t *testing.T) {
 	if b := bodyOf(t, res); !strings.Contains(b, "maximum size exceeded") {
 		t.Errorf("413 body %q does not say why", b)
 	}
+	res = e.do(t, "POST", strings.TrimSuffix(upload.DefaultBasePath, "/"), e.teacher, map[string]string{
+		"Tus-Resumable": "1.0.0", "Upload-Length": strconv.Itoa(2 << 20), "Upload-Metadata": metaHeader("filename", "big.mp4")}, nil)
+	wantStatus(t, "create over the limit without the slash", res, http.StatusRequestEntityTooLarge)
 	opt := e.do(t, "OPTIONS", upload.DefaultBasePath, "", nil, nil)
 	if got := opt.Header.Get("Tus-Max-Size"); got != strconv.Itoa(1<<20) {
 		t.Errorf("OPTIONS Tus-Max-Size %q, want %d", got, 1<<20)
