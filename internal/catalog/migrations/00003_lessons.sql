@@ -37,7 +37,10 @@ CREATE TABLE lessons (
     reviewed_at      BIGINT NOT NULL DEFAULT 0,
     reviewer_id      TEXT NOT NULL DEFAULT ''
 );
-CREATE INDEX lessons_created ON lessons (created_at);
+-- Newest first with the search text beside it: a substring search walks this narrow
+-- index (newest first, stopping after a page of matches) instead of the wide rows, and
+-- counts its matches from it alone.
+CREATE INDEX lessons_created_search ON lessons (created_at, search_text);
 CREATE INDEX lessons_state_created ON lessons (state, created_at);
 CREATE INDEX lessons_subject_grade ON lessons (subject, grade, created_at);
 CREATE INDEX lessons_school_created ON lessons (school_id, created_at);
