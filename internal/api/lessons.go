@@ -953,3 +953,68 @@ func (s *Server) deleteCaption(w http.ResponseWriter, r *http.Request) {
 	}
 	w.WriteHeader(http.StatusNoContent)
 }
+
+// lessonsOpenAPI describes the endpoints of lessonRoutes for /api/v1/openapi.json.
+func lessonsOpenAPI(jsonErr func(string) map[string]any) map[string]any {
+	idParam := []any{map[string]any{"name": "id", "in": "path", "required": true, "schema": map[string]any{"type": "string"}}}
+	op := func(summary string, ok string, errs ...string) map[string]any {
+		resp := map[string]any{ok[:3]: map[string]any{"description": ok[4:]}}
+		for _, e := range errs {
+			resp[e[:3]] = jsonErr(e[4:])
+		}
+		return map[string]any{"summary": summary, "parameters": idParam, "responses": resp}
+	}
+	noID := func(m map[string]any) map[string]any { delete(m, "parameters"); return m }
+	review := func(what, summary string) map[string]any {
+		return map[string]any{"post": op(summary, "200 the "+what+" in its new state", "400 reject without a reason",
+			"401 sign in", "403 not the owner (submit) or not a reviewer (approve, reject: not one's own; publish)",
+			"404 no such "+what, "409 illegal transition from the current state")}
+	}
+	paths := map[string]any{
+		"/api/v1/lessons": map[string]any{
+			"get": noID(op("Search lessons the caller may see. Query: q (substring of title, teacher or knowledge point; "+
+				"Chinese works, % and _ are literal), subject, grade, school, district, teacher, state, point, mine=1, "+
+				"sort=newest|oldest|title|duration|submitted, limit, offset", `200 {"lessons": [Lesson], "total": n}`, "400 bad filter")),
+			"post": noID(op("Create a lesson in draft (teachers; admins may give teacher_id)", "201 Lesson",
+				"400 bad field or unknown asset_id", "401 sign in", "403 not a teacher")),
+		},
+		"/api/v1/lessons/{id}": map[string]any{
+			"get": op("One lesson (drafts: owner, reviewers, admins; published: by visibility, ?share=<token> for link)", "200 Lesson",
+				"401 sign in", "403 not visible to you", "404 no such lesson"),
+			"patch": op("Edit a lesson (owner in draft or rejected, admins always; visibility and rotate_share_token at any time)",
+				"200 Lesson", "400 bad field", "401 sign in", "403 not the owner", "404 no such lesson", "409 not editable in this state"),
+			"delete": op("Delete a lesson (owner in draft or rejected, admins always)", "204 deleted",
+				"401 sign in", "403 not the owner", "404 no such lesson", "409 not deletable in this state"),
+		},
+		"/api/v1/lessons/{id}/clips": map[string]any{
+			"get": op("The lesson's micro-lectures the caller may see", `200 {"clips": [Clip]}`, "401 sign in", "403 not visible", "404 no such lesson"),
+			"post": op("Record a micro-lecture (title, knowledge_point, start_ms, end_ms, visibility) in draft; the cutting task fills asset_id",
+				"201 Clip", "400 bad times or field", "401 sign in", "403 not the owner", "404 no such lesson"),
+		},
+		"/api/v1/clips/{id}": map[string]any{
+			"get":    op("One micro-lecture", "200 Clip", "401 sign in", "403 not visible", "404 no such clip"),
+			"patch":  op("Edit a micro-lecture (as lessons)", "200 Clip", "400 bad field", "401 sign in", "403 not the owner", "404 no such clip", "409 not editable"),
+			"delete": op("Delete a micro-lecture (as lessons)", "204 deleted", "401 sign in", "403 not the owner", "404 no such clip", "409 not deletable"),
+		},
+		"/api/v1/lessons/{id}/captions": map[string]any{
+			"get": op("The lesson's caption tracks", `200 {"captions": [{lang, label, key}]}`, "401 sign in", "403 not visible", "404 no such lesson"),
+		},
+		"/api/v1/lessons/{id}/captions/{lang}": map[string]any{
+			"put":    op("Add or replace the caption track of a language ({label, key}: the .vtt's object key)", "200 caption", "400 bad lang or key", "401 sign in", "403 not the owner", "404 no such lesson"),
+			"delete": op("Remove a caption track", "204 removed", "401 sign in", "403 not the owner", "404 no such lesson or track"),
+		},
+		"/api/v1/review/queue": map[string]any{"get": noID(op("Submitted lessons and clips, oldest first (reviewers)",
+			`200 {"lessons": [Lesson], "lessons_total": n, "clips": [Clip], "clips_total": n}`, "401 sign in", "403 not a reviewer"))},
+		"/api/v1/coverage": map[string]any{"get": noID(op("Knowledge points of ?subject&grade and whether an approved or published micro-lecture covers each",
+			`200 {"points": [{point, covered, micro_lectures, lessons, in_curriculum}], "covered": n, "total": n}`, "400 subject and grade required", "401 sign in"))},
+		"/api/v1/knowledge-points": map[string]any{
+			"get": noID(op("The curriculum's knowledge points of ?subject&grade", `200 {"points": [string]}`, "400 subject and grade required", "401 sign in")),
+			"put": noID(op("Replace the curriculum of {subject, grade, points} (reviewers)", `200 {"points": [string]}`, "400 bad field", "401 sign in", "403 not a reviewer")),
+		},
+	}
+	for _, verb := range []string{"submit", "approve", "reject", "publish"} {
+		paths["/api/v1/lessons/{id}/"+verb] = review("lesson", verb+" a lesson")
+		paths["/api/v1/clips/{id}/"+verb] = review("clip", verb+" a micro-lecture")
+	}
+	return paths
+}

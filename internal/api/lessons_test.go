@@ -305,6 +305,15 @@ func TestLessonsAPI(t *testing.T) {
 		}
 		admin.must(404, "POST", "/api/v1/lessons/les-missing/approve", nil)
 
+		// --- the endpoints are described.
+		r = anon.must(200, "GET", "/api/v1/openapi.json", nil)
+		paths, _ := r.body["paths"].(map[string]any)
+		for _, p := range []string{"/api/v1/lessons", "/api/v1/lessons/{id}/reject", "/api/v1/clips/{id}/publish", "/api/v1/coverage", "/api/v1/review/queue"} {
+			if paths[p] == nil {
+				t.Errorf("openapi.json lacks %s", p)
+			}
+		}
+
 		// --- the audit log has every review action.
 		r = admin.must(200, "GET", "/api/v1/admin/audit?limit=100", nil)
 		seen := map[string]int{}

@@ -73,5 +73,8 @@ func (s *Server) openapi(w http.ResponseWriter, _ *http.Request) {
 	if s.opts.Auth != nil {
 		maps.Copy(doc["paths"].(map[string]any), authOpenAPI(jsonErr))
 	}
+	if s.opts.Catalog != nil {
+		maps.Copy(doc["paths"].(map[string]any), lessonsOpenAPI(jsonErr))
+	}
 	writeJSON(w, http.StatusOK, doc)
 }

@@ -300,6 +300,20 @@ func testMicroLectures(t *testing.T, c *Catalog, _ string) {
 	if _, err := c.UpdateMicroLecture(ctx, "ml-3", MicroLectureChange{AssetID: &asset}); err != nil {
 		t.Fatal(err)
 	}
+	lessonAsset := "lesson-asset-1"
+	if _, err := c.UpdateLesson(ctx, "les-1", LessonChange{AssetID: &lessonAsset}); err != nil {
+		t.Fatal(err)
+	}
+	if uses, err := c.AssetUses(ctx, asset); err != nil || len(uses) != 1 ||
+		uses[0] != (AssetUse{Kind: "clip", ID: "ml-3", State: ReviewRejected, Visibility: "school", SchoolID: "s-1", OwnerID: "u-1"}) {
+		t.Fatalf("uses of the clip's asset: %+v %v", uses, err)
+	}
+	if uses, err := c.AssetUses(ctx, lessonAsset); err != nil || len(uses) != 1 || uses[0].Kind != "lesson" || uses[0].ID != "les-1" {
+		t.Fatalf("uses of the lesson's asset: %+v %v", uses, err)
+	}
+	if uses, err := c.AssetUses(ctx, "unused"); err != nil || len(uses) != 0 {
+		t.Fatalf("uses of an unused asset: %+v %v", uses, err)
+	}
 	end := 26 * time.Minute
 	if m, err := c.UpdateMicroLecture(ctx, "ml-3", MicroLectureChange{End: &end, IfState: []string{ReviewDraft, ReviewRejected}}); err != nil || m.AssetID != "" || m.End != end {
 		t.Fatalf("move the end: %+v %v", m, err)

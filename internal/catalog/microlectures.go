@@ -466,3 +466,41 @@ func (c *Catalog) Captions(ctx context.Context, lessonID string) ([]Caption, err
 func (c *Catalog) DeleteCaption(ctx context.Context, lessonID, lang string) error {
 	return c.exec(ctx, "delete caption "+lessonID+"/"+lang, `DELETE FROM captions WHERE lesson_id = ? AND lang = ?`, lessonID, lang)
 }
+
+// AssetUse is a lesson or micro-lecture whose media is an asset: what the visibility
+// rule needs to decide who may play that asset.
+type AssetUse struct {
+	Kind       string // "lesson" or "clip"
+	ID         string
+	State      string
+	Visibility string
+	SchoolID   string
+	District   string
+	OwnerID    string
+	ShareToken string
+}
+
+// AssetUses lists the lessons and micro-lectures that use assetID as their media, so
+// the media endpoints (/vod/, /api/v1/assets/{id}) can apply their visibility: a
+// caller may play the asset when they may see one of them.
+func (c *Catalog) AssetUses(ctx context.Context, assetID string) ([]AssetUse, error) {
+	rows, err := c.db.QueryContext(ctx, c.q(`SELECT 'lesson', id, state, visibility, school_id, district, teacher_id, share_token
+		FROM lessons WHERE asset_id = ?
+		UNION ALL
+		SELECT 'clip', m.id, m.state, m.visibility, l.school_id, l.district, l.teacher_id, m.share_token
+		FROM micro_lectures m JOIN lessons l ON l.id = m.lesson_id WHERE m.asset_id = ?
+		ORDER BY 1, 2`), assetID, assetID)
+	if err != nil {
+		return nil, fmt.Errorf("catalog: uses of asset %s: %w", assetID, err)
+	}
+	defer rows.Close()
+	out := []AssetUse{}
+	for rows.Next() {
+		var u AssetUse
+		if err := rows.Scan(&u.Kind, &u.ID, &u.State, &u.Visibility, &u.SchoolID, &u.District, &u.OwnerID, &u.ShareToken); err != nil {
+			return nil, fmt.Errorf("catalog: uses of asset %s: %w", assetID, err)
+		}
+		out = append(out, u)
+	}
+	return out, rows.Err()
+}
