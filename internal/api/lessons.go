@@ -805,6 +805,9 @@ type pointCoverageView struct {
 	MicroLectures int    `json:"micro_lectures"`
 	Lessons       int    `json:"lessons"`
 	InCurriculum  bool   `json:"in_curriculum"`
+	// ClipIDs are the covering micro-lectures (GET /api/v1/clips/{id} applies their
+	// visibility).
+	ClipIDs []string `json:"clip_ids"`
 }
 
 // coverage answers which knowledge points of a subject and grade have an approved or
@@ -822,7 +825,7 @@ func (s *Server) coverage(w http.ResponseWriter, r *http.Request) {
 	out := make([]pointCoverageView, 0, len(cov))
 	covered := 0
 	for _, c := range cov {
-		out = append(out, pointCoverageView{Point: c.Point, Covered: c.Covered, MicroLectures: c.MicroLectures, Lessons: c.Lessons, InCurriculum: c.InCurriculum})
+		out = append(out, pointCoverageView{Point: c.Point, Covered: c.Covered, MicroLectures: c.MicroLectures, Lessons: c.Lessons, InCurriculum: c.InCurriculum, ClipIDs: c.MicroLectureIDs})
 		if c.Covered {
 			covered++
 		}
@@ -1006,7 +1009,7 @@ func lessonsOpenAPI(jsonErr func(string) map[string]any) map[string]any {
 		"/api/v1/review/queue": map[string]any{"get": noID(op("Submitted lessons and clips, oldest first (reviewers)",
 			`200 {"lessons": [Lesson], "lessons_total": n, "clips": [Clip], "clips_total": n}`, "401 sign in", "403 not a reviewer"))},
 		"/api/v1/coverage": map[string]any{"get": noID(op("Knowledge points of ?subject&grade and whether an approved or published micro-lecture covers each",
-			`200 {"points": [{point, covered, micro_lectures, lessons, in_curriculum}], "covered": n, "total": n}`, "400 subject and grade required", "401 sign in"))},
+			`200 {"points": [{point, covered, micro_lectures, clip_ids, lessons, in_curriculum}], "covered": n, "total": n}`, "400 subject and grade required", "401 sign in"))},
 		"/api/v1/knowledge-points": map[string]any{
 			"get": noID(op("The curriculum's knowledge points of ?subject&grade", `200 {"points": [string]}`, "400 subject and grade required", "401 sign in")),
 			"put": noID(op("Replace the curriculum of {subject, grade, points} (reviewers)", `200 {"points": [string]}`, "400 bad field", "401 sign in", "403 not a reviewer")),

@@ -268,15 +268,15 @@ func TestLessonsAPI(t *testing.T) {
 			pts, _ := r.body["points"].([]any)
 			for _, p := range pts {
 				m := p.(map[string]any)
-				out = append(out, fmt.Sprintf("%s=%v", m["point"], m["covered"]))
+				out = append(out, fmt.Sprintf("%s=%v%v", m["point"], m["covered"], m["clip_ids"]))
 			}
 			return fmt.Sprint(out)
 		}
-		if got := coverage(); got != "[勾股定理=false 勾股定理的逆定理=false 直角三角形=false]" {
+		if got := coverage(); got != "[勾股定理=false[] 勾股定理的逆定理=false[] 直角三角形=false[]]" {
 			t.Fatalf("coverage before approval: %s", got)
 		}
 		rev.must(200, "POST", clip+"/approve", nil)
-		if got := coverage(); got != "[勾股定理=true 勾股定理的逆定理=false 直角三角形=false]" {
+		if got := coverage(); got != "[勾股定理=true["+clipID+"] 勾股定理的逆定理=false[] 直角三角形=false[]]" {
 			t.Fatalf("coverage after approval: %s", got)
 		}
 		va.must(400, "GET", "/api/v1/coverage?subject="+url.QueryEscape("数学"), nil)

@@ -285,9 +285,9 @@ func testMicroLectures(t *testing.T, c *Catalog, _ string) {
 	}
 	var got []string
 	for _, p := range cov {
-		got = append(got, fmt.Sprintf("%s:%v:%d:%d:%v", p.Point, p.Covered, p.MicroLectures, p.Lessons, p.InCurriculum))
+		got = append(got, fmt.Sprintf("%s:%v:%d:%d:%v:%v", p.Point, p.Covered, p.MicroLectures, p.Lessons, p.InCurriculum, p.MicroLectureIDs))
 	}
-	want := []string{"二次根式:false:0:0:true", "勾股定理:true:1:1:true", "勾股定理的逆定理:false:0:0:true", "勾股数:true:1:1:false"}
+	want := []string{"二次根式:false:0:0:true:[]", "勾股定理:true:1:1:true:[ml-1]", "勾股定理的逆定理:false:0:0:true:[]", "勾股数:true:1:1:false:[ml-2]"}
 	if !slices.Equal(got, want) {
 		t.Fatalf("coverage:\n got %v\nwant %v", got, want)
 	}

@@ -331,6 +331,8 @@ type PointCoverage struct {
 	// is MicroLectures > 0.
 	MicroLectures int
 	Covered       bool
+	// MicroLectureIDs are those micro-lectures, oldest first.
+	MicroLectureIDs []string
 	// Lessons counts lessons of the subject and grade tagged with the point.
 	Lessons int
 }
@@ -360,12 +362,27 @@ func (c *Catalog) Coverage(ctx context.Context, subject, grade string) ([]PointC
 		}
 		return out, rows.Err()
 	}
-	clips, err := counts(`SELECT m.knowledge_point, COUNT(*) FROM micro_lectures m JOIN lessons l ON l.id = m.lesson_id
+	clips := map[string]int{}
+	clipIDs := map[string][]string{}
+	rows, err := c.db.QueryContext(ctx, c.q(`SELECT m.knowledge_point, m.id FROM micro_lectures m JOIN lessons l ON l.id = m.lesson_id
 		WHERE l.subject = ? AND l.grade = ? AND m.state IN ('approved', 'published') AND m.knowledge_point <> ''
-		GROUP BY m.knowledge_point`)
+		ORDER BY m.created_at, m.id`), subject, grade)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("catalog: coverage: %w", err)
 	}
+	defer rows.Close()
+	for rows.Next() {
+		var p, id string
+		if err := rows.Scan(&p, &id); err != nil {
+			return nil, fmt.Errorf("catalog: coverage: %w", err)
+		}
+		clips[p]++
+		clipIDs[p] = append(clipIDs[p], id)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("catalog: coverage: %w", err)
+	}
+	rows.Close()
 	lessons, err := counts(`SELECT k.point, COUNT(*) FROM lesson_knowledge_points k JOIN lessons l ON l.id = k.lesson_id
 		WHERE l.subject = ? AND l.grade = ? GROUP BY k.point`)
 	if err != nil {
@@ -393,6 +410,10 @@ func (c *Catalog) Coverage(ctx context.Context, subject, grade string) ([]PointC
 	for i := range out {
 		out[i].MicroLectures = clips[out[i].Point]
 		out[i].Covered = out[i].MicroLectures > 0
+		out[i].MicroLectureIDs = clipIDs[out[i].Point]
+		if out[i].MicroLectureIDs == nil {
+			out[i].MicroLectureIDs = []string{}
+		}
 		out[i].Lessons = lessons[out[i].Point]
 	}
 	return out, nil
