@@ -362,13 +362,20 @@ func (c *Catalog) UpdateLesson(ctx context.Context, id string, ch LessonChange) 
 		return Lesson{}, fmt.Errorf("catalog: update lesson %s: %w", id, err)
 	}
 	defer tx.Rollback()
-	// Read inside the transaction, and lock the row on PostgreSQL, so two editors do
-	// not lose each other's knowledge points or search text.
-	lock := ""
-	if c.dialect == "postgres" {
-		lock = " FOR UPDATE"
+	// Write first, to lock before reading: PostgreSQL locks the row, SQLite takes its
+	// write lock (waiting up to busy_timeout). Reading first would let two editors lose
+	// each other's changes, and on SQLite fail to upgrade a read snapshot that another
+	// writer has overtaken ("database is locked").
+	res, err := tx.ExecContext(ctx, c.q(`UPDATE lessons SET updated_at = updated_at WHERE id = ?`), id)
+	if err != nil {
+		return Lesson{}, fmt.Errorf("catalog: update lesson %s: %w", id, err)
 	}
-	l, err := scanLesson(tx.QueryRowContext(ctx, c.q(`SELECT `+lessonColumns+` FROM lessons l WHERE l.id = ?`+lock), id))
+	if n, err := res.RowsAffected(); err != nil {
+		return Lesson{}, fmt.Errorf("catalog: update lesson %s: %w", id, err)
+	} else if n == 0 {
+		return Lesson{}, ErrNotFound
+	}
+	l, err := scanLesson(tx.QueryRowContext(ctx, c.q(`SELECT `+lessonColumns+` FROM lessons l WHERE l.id = ?`), id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return Lesson{}, ErrNotFound
 	}
@@ -379,41 +386,11 @@ func (c *Catalog) UpdateLesson(ctx context.Context, id string, ch LessonChange) 
 		return Lesson{}, &StateError{Kind: "lesson", ID: id, From: l.State, To: "edited"}
 	}
 	if ch.KnowledgePoints == nil {
-		rows, err := tx.QueryContext(ctx, c.q(`SELECT point FROM lesson_knowledge_points WHERE lesson_id = ? ORDER BY sort`), id)
-		if err != nil {
-			return Lesson{}, fmt.Errorf("catalog: update lesson %s: %w", id, err)
-		}
-		l.KnowledgePoints = []string{}
-		for rows.Next() {
-			var p string
-			if err := rows.Scan(&p); err != nil {
-				rows.Close()
-				return Lesson{}, fmt.Errorf("catalog: update lesson %s: %w", id, err)
-			}
-			l.KnowledgePoints = append(l.KnowledgePoints, p)
-		}
-		rows.Close()
-	} else {
-		l.KnowledgePoints = *ch.KnowledgePoints
-	}
-	set := func(dst *string, v *string) {
-		if v != nil {
-			*dst = *v
+		if l.KnowledgePoints, err = c.points(ctx, tx, id); err != nil {
+			return Lesson{}, err
 		}
 	}
-	set(&l.AssetID, ch.AssetID)
-	set(&l.Title, ch.Title)
-	set(&l.Subject, ch.Subject)
-	set(&l.Grade, ch.Grade)
-	set(&l.TextbookEdition, ch.TextbookEdition)
-	set(&l.Chapter, ch.Chapter)
-	set(&l.Description, ch.Description)
-	set(&l.Visibility, ch.Visibility)
-	set(&l.ShareToken, ch.ShareToken)
-	if ch.Duration != nil {
-		l.Duration = *ch.Duration
-	}
-	if err := l.validate(); err != nil {
+	if err := ch.apply(&l); err != nil {
 		return Lesson{}, err
 	}
 	l.UpdatedAt = time.Now().UTC().Truncate(time.Millisecond)
@@ -433,6 +410,49 @@ func (c *Catalog) UpdateLesson(ctx context.Context, id string, ch LessonChange) 
 		return Lesson{}, fmt.Errorf("catalog: update lesson %s: %w", id, err)
 	}
 	return l, nil
+}
+
+// points reads one lesson's knowledge points in order.
+func (c *Catalog) points(ctx context.Context, tx *sql.Tx, id string) ([]string, error) {
+	rows, err := tx.QueryContext(ctx, c.q(`SELECT point FROM lesson_knowledge_points WHERE lesson_id = ? ORDER BY sort`), id)
+	if err != nil {
+		return nil, fmt.Errorf("catalog: knowledge points of %s: %w", id, err)
+	}
+	defer rows.Close()
+	out := []string{}
+	for rows.Next() {
+		var p string
+		if err := rows.Scan(&p); err != nil {
+			return nil, fmt.Errorf("catalog: knowledge points of %s: %w", id, err)
+		}
+		out = append(out, p)
+	}
+	return out, rows.Err()
+}
+
+// apply sets ch's fields on l and validates the result.
+func (ch *LessonChange) apply(l *Lesson) error {
+	set := func(dst *string, v *string) {
+		if v != nil {
+			*dst = *v
+		}
+	}
+	set(&l.AssetID, ch.AssetID)
+	set(&l.Title, ch.Title)
+	set(&l.Subject, ch.Subject)
+	set(&l.Grade, ch.Grade)
+	set(&l.TextbookEdition, ch.TextbookEdition)
+	set(&l.Chapter, ch.Chapter)
+	set(&l.Description, ch.Description)
+	set(&l.Visibility, ch.Visibility)
+	set(&l.ShareToken, ch.ShareToken)
+	if ch.Duration != nil {
+		l.Duration = *ch.Duration
+	}
+	if ch.KnowledgePoints != nil {
+		l.KnowledgePoints = *ch.KnowledgePoints
+	}
+	return l.validate()
 }
 
 func contains(list []string, s string) bool {

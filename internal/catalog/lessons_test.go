@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -430,4 +431,40 @@ func benchOpen(b *testing.B, backend string) *Catalog {
 	}
 	b.Cleanup(func() { c.Close() })
 	return c
+}
+
+// TestConcurrentLessonEdits: editors of one lesson wait for each other instead of
+// failing ("database is locked" on SQLite) or mixing one's title with another's points.
+func TestConcurrentLessonEdits(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, c *Catalog, _ string) {
+		ctx := context.Background()
+		mustLesson(t, c, Lesson{ID: "les-c", Title: "t", TeacherID: "u-1"})
+		var wg sync.WaitGroup
+		errs := make(chan error, 80)
+		for i := range 8 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for j := range 10 {
+					title := fmt.Sprintf("标题%d-%d", i, j)
+					pts := []string{"点" + title}
+					if _, err := c.UpdateLesson(ctx, "les-c", LessonChange{Title: &title, KnowledgePoints: &pts}); err != nil {
+						errs <- err
+					}
+				}
+			}()
+		}
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			t.Error(err)
+		}
+		l, err := c.Lesson(ctx, "les-c")
+		if err != nil || len(l.KnowledgePoints) != 1 || l.KnowledgePoints[0] != "点"+l.Title {
+			t.Fatalf("after concurrent edits: %+v %v", l, err)
+		}
+		if ls, _, err := c.ListLessons(ctx, LessonFilter{Q: "点" + l.Title}); err != nil || len(ls) != 1 {
+			t.Fatalf("search text out of step: %v %v", ls, err)
+		}
+	})
 }
