@@ -72,8 +72,12 @@ func TestLessonsAPI(t *testing.T) {
 		va.must(403, "GET", lesson, nil)
 		t2.must(403, "GET", lesson, nil)
 		anon.must(403, "GET", lesson+"?share="+share, nil)
-		for _, c := range []*client{t1, rev, admin} {
-			c.must(200, "GET", lesson, nil)
+		for _, sub := range []string{"", "/clips", "/captions"} {
+			anon.must(401, "GET", lesson+sub, nil)
+			va.must(403, "GET", lesson+sub, nil)
+			for _, c := range []*client{t1, rev, admin} {
+				c.must(200, "GET", lesson+sub, nil)
+			}
 		}
 		if got := lessonIDsOf(anon.must(200, "GET", "/api/v1/lessons", nil)); len(got) != 0 {
 			t.Fatalf("anonymous listing shows a draft: %v", got)
