@@ -9,6 +9,30 @@
 // The top rung is a stream copy when the source is already browser-safe
 // H.264. Segments are fragmented MP4 (CMAF), cut at the same timestamps in
 // every rung so a player can switch rungs at any segment boundary.
+//
+// How Run works:
+//
+//  1. A first pass reads every packet without decoding (cheap: I/O only):
+//     exact duration, truncation, B-frames, and the keyframes. From them
+//     the plan fixes the rungs and every segment cut before an encoder
+//     starts: at the first source IDR at or after each 2 s mark when the
+//     top rung is copied (its segments can only start on the source's
+//     keyframes), else at the first frame at or after each mark.
+//  2. The second pass decodes once (frame threads). Each encoded rung runs
+//     in its own goroutine: a filter graph scales (and turns upright) the
+//     picture, then libx264 encodes it with an IDR forced at every cut and
+//     no other keyframe (no scene cuts, closed GOPs). Smaller rungs scale
+//     from a larger rung's output instead of the full picture, which saves
+//     most of the scaling work. Audio is decoded and encoded to AAC once in
+//     the reading goroutine and its frames go to every rung.
+//  3. Each rung writes its own fMP4 segments (mediacommon's fmp4), cutting
+//     where the plan says; the master playlist takes each rung's measured
+//     peak and average bit rate and its real codecs string.
+//
+// Timeline: every rung maps source timestamps the same way onto one
+// timeline (90 kHz video, 48 kHz audio) that starts a few frames after
+// zero, so decode times of reordered frames stay positive without negative
+// composition offsets and presentation times are identical in every rung.
 package ladder
 
 import (

@@ -164,15 +164,14 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	r.CLICmd = "ffmpeg " + strings.Join(args, " ")
 	logf("vod: ffmpeg CLI")
 	start = time.Now()
-	ps, err := runCmd(ctx, "ffmpeg", args...)
+	var peak int64
+	ps, err := runCmdPeak(ctx, &peak, "ffmpeg", args...)
 	r.CLI.Wall = time.Since(start)
 	if err != nil {
 		return nil, fmt.Errorf("ladderbench: ffmpeg CLI: %w", err)
 	}
 	r.CLI.CPU = ps.UserTime() + ps.SystemTime()
-	if ru, ok := ps.SysUsage().(*syscall.Rusage); ok {
-		r.CLI.MaxRSS = ru.Maxrss * 1024
-	}
+	r.CLI.MaxRSS = peak
 	r.CLI.Realtime = r.Media.Seconds() / r.CLI.Wall.Seconds()
 	var files []string
 	filepath.WalkDir(cliOut, func(p string, d os.DirEntry, err error) error {
@@ -275,10 +274,48 @@ func cpu(ru syscall.Rusage) time.Duration {
 }
 
 func runCmd(ctx context.Context, name string, args ...string) (*os.ProcessState, error) {
+	return runCmdPeak(ctx, nil, name, args...)
+}
+
+// runCmdPeak runs a command; when peak is set it receives the command's
+// peak resident memory (bytes), read from /proc while it runs: the
+// rusage of a child also counts the parent's memory at fork.
+func runCmdPeak(ctx context.Context, peak *int64, name string, args ...string) (*os.ProcessState, error) {
 	cmd := exec.CommandContext(ctx, name, args...)
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
-	err := cmd.Run()
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	done := make(chan struct{})
+	polled := make(chan struct{})
+	go func() {
+		defer close(polled)
+		status := fmt.Sprintf("/proc/%d/status", cmd.Process.Pid)
+		tick := time.NewTicker(200 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			if peak != nil {
+				if b, err := os.ReadFile(status); err == nil {
+					for _, l := range strings.Split(string(b), "\n") {
+						if f := strings.Fields(l); len(f) >= 2 && f[0] == "VmHWM:" {
+							if kb, err := strconv.ParseInt(f[1], 10, 64); err == nil {
+								*peak = max(*peak, kb*1024)
+							}
+						}
+					}
+				}
+			}
+			select {
+			case <-done:
+				return
+			case <-tick.C:
+			}
+		}
+	}()
+	err := cmd.Wait()
+	close(done)
+	<-polled
 	if err != nil {
 		msg := strings.TrimSpace(stderr.String())
 		if len(msg) > 2000 {
