@@ -233,6 +233,10 @@ func (h *Handler) Close() error {
 	return nil
 }
 
+// diskReserve is left free on the upload disk: an upload is refused at
+// creation when it would eat into it.
+const diskReserve = 512 << 20
+
 // stateHeader tells the client, on the last PATCH, that the file was probed
 // and queued for acceptance ("processing").
 const stateHeader = "Classcast-Upload-State"
@@ -371,6 +375,11 @@ func (h *Handler) preCreate(ev tusd.HookEvent) (tusd.HTTPResponse, tusd.FileInfo
 	if ev.Upload.Size == 0 && !ev.Upload.SizeIsDeferred {
 		return tusd.HTTPResponse{}, tusd.FileInfoChanges{}, tusd.NewError("ERR_EMPTY_FILE", "文件是空的 / the file is empty", http.StatusBadRequest)
 	}
+	if free, ok := freeSpace(h.opts.Dir); ok && free < uint64(ev.Upload.Size)+diskReserve {
+		h.log.Warn("upload refused: the upload disk is full", "dir", h.opts.Dir, "free", free, "size", ev.Upload.Size)
+		return tusd.HTTPResponse{}, tusd.FileInfoChanges{}, tusd.NewError("ERR_DISK_FULL",
+			"服务器磁盘空间不足，请联系管理员 / the server is out of disk space for uploads; tell your administrator", http.StatusInsufficientStorage)
+	}
 	meta, err := cleanMeta(ev.Upload.MetaData)
 	if err != nil {
 		return tusd.HTTPResponse{}, tusd.FileInfoChanges{}, tusd.NewError("ERR_INVALID_METADATA", err.Error(), http.StatusBadRequest)
@@ -452,7 +461,16 @@ func (b bridge) Enabled(ctx context.Context, l xslog.Level) bool {
 }
 
 func (b bridge) Handle(ctx context.Context, r xslog.Record) error {
-	out := slog.NewRecord(r.Time, slog.Level(r.Level), "tusd: "+r.Message, r.PC)
+	level := slog.Level(r.Level)
+	if r.Message == "BodyReadError" {
+		// A PATCH cut short: the client's link dropped, or it paused. tusd
+		// keeps what arrived and the client resumes; not an error of ours.
+		level = slog.LevelInfo
+		if !b.h.Enabled(ctx, level) {
+			return nil
+		}
+	}
+	out := slog.NewRecord(r.Time, level, "tusd: "+r.Message, r.PC)
 	r.Attrs(func(a xslog.Attr) bool {
 		out.AddAttrs(slog.Any(a.Key, a.Value.Any()))
 		return true

@@ -513,6 +513,20 @@ func TestOversized(t *testing.T) {
 	}
 }
 
+// TestDiskFull refuses, at creation, an upload larger than the free space
+// of the upload disk (measured with statfs on the real directory).
+func TestDiskFull(t *testing.T) {
+	e := newEnv(t, func(o *upload.Options) { o.MaxSize = 1 << 62 })
+	res := e.create(t, e.teacher, 1<<60, metaHeader("filename", "huge.mp4"))
+	wantStatus(t, "create larger than the disk", res, http.StatusInsufficientStorage)
+	if b := bodyOf(t, res); !strings.Contains(b, "磁盘空间不足") {
+		t.Errorf("507 body %q", b)
+	}
+	if got := files(t, e.dir); len(got) != 0 {
+		t.Errorf("upload dir holds %v", got)
+	}
+}
+
 // TestMalformed sends broken tus requests: each gets a 4xx, nothing
 // crashes, and a good upload still works afterwards.
 func TestMalformed(t *testing.T) {
