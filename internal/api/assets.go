@@ -116,16 +116,22 @@ func (s *Server) loadAsset(w http.ResponseWriter, r *http.Request, id string) (c
 	if a.StreamPath != "" && !s.authorizeToken(w, r, a.StreamPath, "vod") {
 		return catalog.Asset{}, false
 	}
+	// The media of a lesson or micro-lecture follows its visibility (lessons.go).
+	if err := s.checkMediaView(r, a.ID); err != nil {
+		s.lessonError(w, r, err)
+		return catalog.Asset{}, false
+	}
 	return a, true
 }
 
 // canSeeAsset reports, without writing anything, whether a listing may show a.
 func (s *Server) canSeeAsset(r *http.Request, a catalog.Asset) bool {
-	if a.StreamPath == "" || s.opts.Access == nil {
-		return true
+	if a.StreamPath != "" && s.opts.Access != nil {
+		if want, required := s.opts.Access(a.StreamPath); required && !tokenMatches(requestToken(r), want) {
+			return false
+		}
 	}
-	want, required := s.opts.Access(a.StreamPath)
-	return !required || tokenMatches(requestToken(r), want)
+	return s.checkMediaView(r, a.ID) == nil
 }
 
 func (s *Server) internalError(w http.ResponseWriter, r *http.Request, err error) {

@@ -1021,3 +1021,23 @@ func lessonsOpenAPI(jsonErr func(string) map[string]any) map[string]any {
 	}
 	return paths
 }
+
+// checkMediaView applies lesson visibility to an asset's media (/vod/ and
+// /api/v1/assets/{id}): when lessons or micro-lectures use the asset, the caller must
+// be allowed to see at least one of them (?share=<token> included). An asset that no
+// lesson uses yet keeps only its own rules (the stream's viewer token).
+func (s *Server) checkMediaView(r *http.Request, assetID string) error {
+	uses, err := s.opts.Catalog.AssetUses(r.Context(), assetID)
+	if err != nil || len(uses) == 0 {
+		return err
+	}
+	p := auth.FromContext(r.Context())
+	for _, u := range uses {
+		err = checkView(r, p, u.State, auth.Scope{Visibility: auth.Visibility(u.Visibility), SchoolID: u.SchoolID,
+			District: u.District, OwnerID: u.OwnerID, ShareToken: u.ShareToken})
+		if err == nil {
+			return nil
+		}
+	}
+	return err
+}

@@ -1,10 +1,14 @@
 package api_test
 
 import (
+	"context"
 	"fmt"
 	"net/url"
 	"slices"
+	"strings"
 	"testing"
+
+	"github.com/classcast/classcast/internal/catalog"
 )
 
 // lessonIDsOf lists the ids of a {"lessons": [...]} reply.
@@ -309,6 +313,33 @@ func TestLessonsAPI(t *testing.T) {
 		}
 		admin.must(404, "POST", "/api/v1/lessons/les-missing/approve", nil)
 
+		// --- a lesson's media follows the lesson's visibility (/api/v1/assets here; /vod/
+		// goes through the same loadAsset).
+		if err := ts.cat.CreateAsset(context.Background(), catalog.Asset{ID: "up-lesson-media", Kind: catalog.KindUpload, State: catalog.StateReady}); err != nil {
+			t.Fatal(err)
+		}
+		if err := ts.cat.CreateAsset(context.Background(), catalog.Asset{ID: "up-free-media", Kind: catalog.KindUpload, State: catalog.StateReady}); err != nil {
+			t.Fatal(err)
+		}
+		r = t1.must(201, "POST", "/api/v1/lessons", map[string]any{"title": "带视频的课", "asset_id": "up-lesson-media", "visibility": "public"})
+		media := "/api/v1/assets/up-lesson-media"
+		if str(r.body, "origin") != "upload" {
+			t.Fatalf("origin from the asset: %s", r.raw)
+		}
+		anon.must(401, "GET", media, nil)
+		va.must(403, "GET", media, nil)
+		t1.must(200, "GET", media, nil)
+		rev.must(200, "GET", media, nil)
+		anon.must(200, "GET", "/api/v1/assets/up-free-media", nil) // no lesson uses it: its own rules
+		if r := anon.must(200, "GET", "/api/v1/assets", nil); strings.Contains(r.raw, "up-lesson-media") || !strings.Contains(r.raw, "up-free-media") {
+			t.Fatalf("anonymous asset listing: %s", r.raw)
+		}
+		mediaLesson := "/api/v1/lessons/" + str(r.body, "id")
+		t1.must(200, "POST", mediaLesson+"/submit", nil)
+		rev.must(200, "POST", mediaLesson+"/approve", nil)
+		rev.must(200, "POST", mediaLesson+"/publish", nil)
+		anon.must(200, "GET", media, nil)
+
 		// --- the endpoints are described.
 		r = anon.must(200, "GET", "/api/v1/openapi.json", nil)
 		paths, _ := r.body["paths"].(map[string]any)
@@ -328,7 +359,7 @@ func TestLessonsAPI(t *testing.T) {
 				t.Errorf("reject audit entry: %v", m)
 			}
 		}
-		for action, n := range map[string]int{"review.submit": 4, "review.approve": 3, "review.reject": 1, "review.publish": 2, "review.knowledge_points": 1} {
+		for action, n := range map[string]int{"review.submit": 5, "review.approve": 4, "review.reject": 1, "review.publish": 3, "review.knowledge_points": 1} {
 			if seen[action] != n {
 				t.Errorf("audit %s: %d entries, want %d (%v)", action, seen[action], n, seen)
 			}
