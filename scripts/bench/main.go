@@ -53,12 +53,14 @@ func main() {
 	out := flag.String("out", "BENCHMARKS.md", "report file")
 	live := flag.Bool("live", true, "run the live (WebRTC viewers) benchmark")
 	vodMinutes := flag.Int("vod-minutes", 10, "length of the VOD ladder benchmark's source in minutes (0 skips it)")
+	catalogBench := flag.Bool("catalog", true, "run the catalog search benchmark (100,000 lessons, SQLite and PostgreSQL)")
 	flag.Parse()
 	log.SetFlags(0)
 
 	// A part that is not run keeps its section from the existing report.
 	old, _ := os.ReadFile(*out)
 	liveSection, vodSection := section(string(old), "## Live"), section(string(old), "## VOD")
+	catalogSection := section(string(old), "## Catalog")
 	if *live {
 		liveSection = benchLive(*viewers, *duration, *ramp)
 	}
@@ -74,11 +76,19 @@ func main() {
 		}
 		vodSection = md
 	}
+	if *catalogBench {
+		md, err := benchCatalog(context.Background())
+		if err != nil {
+			log.Fatalf("catalog benchmark: %v", err)
+		}
+		catalogSection = md
+	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "# classcast benchmarks\n\nWritten by `make bench` (scripts/bench) on %s.\n\n", time.Now().UTC().Format("2006-01-02 15:04 MST"))
 	fmt.Fprintf(&b, "## Machine\n\n%s\n\n", machine())
 	b.WriteString(strings.TrimRight(liveSection, "\n") + "\n\n")
-	b.WriteString(strings.TrimRight(vodSection, "\n") + "\n")
+	b.WriteString(strings.TrimRight(vodSection, "\n") + "\n\n")
+	b.WriteString(strings.TrimRight(catalogSection, "\n") + "\n")
 	if err := os.WriteFile(*out, []byte(b.String()), 0o644); err != nil {
 		log.Fatal(err)
 	}
