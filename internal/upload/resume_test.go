@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -12,6 +13,8 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -34,7 +37,7 @@ type nodeEvent struct {
 // tusNode starts scripts/tusupload.mjs; onEvent sees each line it prints
 // and returns false to kill it there (an interrupted upload: a closed
 // laptop, a dropped link). It returns every event seen.
-func tusNode(t *testing.T, e *env, store string, onEvent func(nodeEvent) bool) []nodeEvent {
+func tusNode(t *testing.T, e *env, endpoint, store string, onEvent func(nodeEvent) bool) []nodeEvent {
 	t.Helper()
 	if _, err := os.Stat(filepath.Join(playerDir, "node_modules", "tus-js-client")); err != nil {
 		t.Fatalf("tus-js-client is not installed: run `npm ci` in player/ (make deps): %v", err)
@@ -42,7 +45,7 @@ func tusNode(t *testing.T, e *env, store string, onEvent func(nodeEvent) bool) [
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, "node", "scripts/tusupload.mjs",
-		"--endpoint", e.srv.URL+upload.DefaultBasePath, "--file", mediaPath, "--token", e.teacher,
+		"--endpoint", endpoint, "--file", mediaPath, "--token", e.teacher,
 		"--title", "勾股定理（续传）", "--store", store, "--chunk-size", strconv.Itoa(8<<20))
 	cmd.Dir = playerDir
 	cmd.Stderr = os.Stderr
@@ -90,7 +93,8 @@ func TestTusJSClientInterruptResume(t *testing.T) {
 	store := filepath.Join(t.TempDir(), "tus-urls.json")
 
 	var url string
-	first := tusNode(t, e, store, func(ev nodeEvent) bool {
+	endpoint := e.srv.URL + upload.DefaultBasePath
+	first := tusNode(t, e, endpoint, store, func(ev nodeEvent) bool {
 		if ev.Event == "url" {
 			url = ev.URL
 		}
@@ -111,7 +115,7 @@ func TestTusJSClientInterruptResume(t *testing.T) {
 	t.Logf("interrupted at %d of %d bytes (%.0f%%)", offset, size, 100*float64(offset)/float64(size))
 
 	var firstProgress int64 = -1
-	second := tusNode(t, e, store, func(ev nodeEvent) bool {
+	second := tusNode(t, e, endpoint, store, func(ev nodeEvent) bool {
 		if ev.Event == "progress" && firstProgress < 0 {
 			firstProgress = ev.Sent
 		}
@@ -276,4 +280,70 @@ func TestRestartBeforeAccept(t *testing.T) {
 	if n := len(e.acc.list()); n != 1 {
 		t.Errorf("Accept called %d times after restart, want 1", n)
 	}
+}
+
+// cuttingProxy forwards TCP to target and cuts every connection once the
+// client has sent limit bytes through it: a link that keeps dropping.
+func cuttingProxy(t *testing.T, target string, limit int64) (addr string, cuts *atomic.Int64) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cuts = &atomic.Int64{}
+	var wg sync.WaitGroup
+	t.Cleanup(func() { _ = ln.Close(); wg.Wait() })
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			u, err := net.Dial("tcp", target)
+			if err != nil {
+				_ = c.Close()
+				continue
+			}
+			wg.Add(2)
+			go func() { defer wg.Done(); _, _ = io.Copy(c, u); _ = c.Close() }()
+			go func() {
+				defer wg.Done()
+				n, _ := io.CopyN(u, c, limit)
+				if n == limit {
+					cuts.Add(1)
+				}
+				_ = c.Close()
+				_ = u.Close()
+			}()
+		}
+	}()
+	return ln.Addr().String(), cuts
+}
+
+// TestTusJSClientFlakyLink: every connection drops after 5 MB; tus-js-client
+// retries on its own, each time from the server's offset, and the upload
+// completes with each byte sent to the server once.
+func TestTusJSClientFlakyLink(t *testing.T) {
+	e := newEnv(t)
+	size := fileSize(t, mediaPath)
+	addr, cuts := cuttingProxy(t, strings.TrimPrefix(e.srv.URL, "http://"), 5_000_000)
+	events := tusNode(t, e, "http://"+addr+upload.DefaultBasePath, filepath.Join(t.TempDir(), "urls.json"),
+		func(nodeEvent) bool { return true })
+	last := events[len(events)-1]
+	if last.Event != "success" {
+		t.Fatalf("the upload over a dropping link ended with %+v", last)
+	}
+	if n := cuts.Load(); n < int64(size/5_000_000)-1 {
+		t.Errorf("the link dropped %d times, want about %d", n, size/5_000_000)
+	}
+	if got := e.received.get(); got != size {
+		t.Errorf("the server read %d body bytes for a %d-byte file: it did not resume where it stopped", got, size)
+	}
+	calls := e.acc.wait(t, 1)
+	if got, want := e.storedSHA(t, calls[0].ID), fileSHA(t, mediaPath); got != want {
+		t.Errorf("stored sha256 %s, want %s", got, want)
+	}
+	t.Logf("%d-byte upload over a link that dropped %d times", size, cuts.Load())
 }
