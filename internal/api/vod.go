@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/classcast/classcast/internal/auth"
 	"github.com/classcast/classcast/internal/catalog"
 	"github.com/classcast/classcast/internal/metrics"
 	"github.com/classcast/classcast/internal/storage"
@@ -39,6 +40,9 @@ func (s *Server) vodFile(w http.ResponseWriter, r *http.Request) {
 	private := a.StreamPath != "" && s.opts.Access != nil
 	if private {
 		_, private = s.opts.Access(a.StreamPath)
+	}
+	if !private {
+		private = !s.publicMedia(r, a.ID)
 	}
 
 	// Media of public lessons may come straight from the store. Playlists never do: their
@@ -208,4 +212,22 @@ func parseRange(spec string, size int64) (start, end int64, ok bool) {
 		}
 		return s, e, true
 	}
+}
+
+// publicMedia reports whether an asset may be cached and fetched by anyone: no lesson
+// or clip uses it, or one that does is published to the public.
+func (s *Server) publicMedia(r *http.Request, assetID string) bool {
+	uses, err := s.opts.Catalog.AssetUses(r.Context(), assetID)
+	if err != nil {
+		return false
+	}
+	if len(uses) == 0 {
+		return true
+	}
+	for _, u := range uses {
+		if u.Visibility == string(auth.Public) && u.State == "published" {
+			return true
+		}
+	}
+	return false
 }
