@@ -135,6 +135,7 @@ type Handler struct {
 
 type rejected struct {
 	owner, reason string
+	at            time.Time
 }
 
 type ctxKey struct{}
@@ -414,7 +415,7 @@ func (h *Handler) preFinish(ev tusd.HookEvent) (tusd.HTTPResponse, error) {
 func (h *Handler) reject(id string, meta tusd.MetaData, probeErr error) string {
 	reason := badInputReason(probeErr, binPath(h.opts.Dir, id), meta[MetaFilename])
 	h.mu.Lock()
-	h.rejected[id] = rejected{owner: meta[metaOwner], reason: reason}
+	h.rejected[id] = rejected{owner: meta[metaOwner], reason: reason, at: time.Now()}
 	h.mu.Unlock()
 	removeUpload(h.opts.Dir, id, h.log)
 	return reason

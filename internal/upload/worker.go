@@ -144,6 +144,18 @@ func (h *Handler) sweep() {
 		return
 	}
 	now := time.Now()
+	h.mu.Lock()
+	for id, r := range h.rejected {
+		if now.Sub(r.at) > h.opts.Expiry {
+			delete(h.rejected, id)
+		}
+	}
+	for id := range h.failures {
+		if !exists(infoPath(dir, id)) {
+			delete(h.failures, id)
+		}
+	}
+	h.mu.Unlock()
 	old := func(path string) bool {
 		fi, err := os.Stat(path)
 		return err == nil && now.Sub(fi.ModTime()) > h.opts.Expiry
