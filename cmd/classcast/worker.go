@@ -7,6 +7,8 @@ import (
 	"syscall"
 
 	"github.com/spf13/cobra"
+
+	"github.com/classcast/classcast/media/codec"
 )
 
 func workerCmd() *cobra.Command {
@@ -23,6 +25,7 @@ func workerCmd() *cobra.Command {
 			}
 			c.Roles = []string{"worker"}
 			log := newLogger(c.Log)
+			codec.RouteFFmpegLogs(log.With("component", "ffmpeg"))
 			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
 			log.Info("classcast worker starting", "version", version, "redis", redactedRedis(c.Redis.URL, c.Redis.EmbeddedAddress), "concurrency", c.Worker.Concurrency)
