@@ -741,3 +741,74 @@ func TestExpiry(t *testing.T) {
 	}
 	wantStatus(t, "HEAD of the expired upload", e.head(t, loc, e.teacher), http.StatusNotFound)
 }
+
+// TestConcurrentPatch: a second PATCH arriving while one is streaming (two
+// tabs, or a client retrying over a half-dead connection) interrupts the
+// first through the locker; the stored bytes stay a prefix of the file, and
+// the upload completes intact from the server's offset.
+func TestConcurrentPatch(t *testing.T) {
+	e := newEnv(t)
+	data, err := os.ReadFile(mediaPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	size := int64(len(data))
+	loc := location(t, e.create(t, e.teacher, size, metaHeader("filename", "lesson.mp4")))
+
+	// PATCH A sends 1 MB, then stalls.
+	pr, pw := io.Pipe()
+	reqA, err := http.NewRequest("PATCH", loc, pr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	reqA.ContentLength = size
+	reqA.Header.Set("Authorization", "Bearer "+e.teacher)
+	reqA.Header.Set("Tus-Resumable", "1.0.0")
+	reqA.Header.Set("Upload-Offset", "0")
+	reqA.Header.Set("Content-Type", "application/offset+octet-stream")
+	resA := make(chan *http.Response, 1)
+	go func() {
+		res, err := http.DefaultClient.Do(reqA)
+		if err != nil {
+			resA <- nil
+			return
+		}
+		resA <- res
+	}()
+	if _, err := pw.Write(data[:1<<20]); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for e.received.get() < 1<<20 && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
+
+	// PATCH B from offset 0: A is interrupted, B finds the offset moved.
+	resB := e.patch(t, loc, e.teacher, 0, data)
+	wantStatus(t, "second PATCH at a stale offset", resB, http.StatusConflict)
+	var a *http.Response
+	select {
+	case a = <-resA:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the first PATCH was not interrupted")
+	}
+	_ = pw.Close()
+	if a != nil {
+		b, _ := io.ReadAll(a.Body)
+		_ = a.Body.Close()
+		if a.StatusCode != http.StatusBadRequest || !strings.Contains(string(b), "INTERRUPTED") {
+			t.Errorf("interrupted PATCH: %d %s", a.StatusCode, b)
+		}
+	}
+
+	res := e.head(t, loc, e.teacher)
+	offset, _ := strconv.ParseInt(res.Header.Get("Upload-Offset"), 10, 64)
+	if offset != 1<<20 {
+		t.Errorf("offset after the interruption %d, want %d", offset, 1<<20)
+	}
+	wantStatus(t, "PATCH the rest", e.patch(t, loc, e.teacher, offset, data[offset:]), http.StatusNoContent)
+	calls := e.acc.wait(t, 1)
+	if got, want := e.storedSHA(t, calls[0].ID), fileSHA(t, mediaPath); got != want {
+		t.Errorf("stored sha256 %s, want %s", got, want)
+	}
+}
