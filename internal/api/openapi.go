@@ -76,5 +76,8 @@ func (s *Server) openapi(w http.ResponseWriter, _ *http.Request) {
 	if s.opts.Catalog != nil {
 		maps.Copy(doc["paths"].(map[string]any), lessonsOpenAPI(jsonErr))
 	}
+	if s.opts.Uploads != nil {
+		maps.Copy(doc["paths"].(map[string]any), uploadsOpenAPI(jsonErr))
+	}
 	writeJSON(w, http.StatusOK, doc)
 }

@@ -38,3 +38,50 @@ func AuthorizeUpload(r *http.Request) (userID string, ok bool, status int) {
 	}
 	return p.UserID, true, 0
 }
+
+// uploadsOpenAPI describes the tus endpoints (tus 1.0: creation, termination;
+// headers rather than JSON bodies).
+func uploadsOpenAPI(jsonErr func(string) map[string]any) map[string]any {
+	tusErr := func(desc string) map[string]any {
+		return map[string]any{"description": desc + " (text/plain: ERR_CODE: message)"}
+	}
+	id := []any{map[string]any{"name": "id", "in": "path", "required": true, "schema": map[string]any{"type": "string", "pattern": "^[0-9a-f]{32}$"}}}
+	return map[string]any{
+		uploadsPath: map[string]any{
+			"post": map[string]any{
+				"summary": "Start a resumable lesson upload (tus 1.0 creation): Tus-Resumable: 1.0.0, Upload-Length, " +
+					"Upload-Metadata with base64 filename (required) and title. Teachers and admins.",
+				"responses": map[string]any{"201": map[string]any{"description": "Location is the upload URL"},
+					"400": tusErr("bad length or metadata"), "401": jsonErr("sign in"), "403": jsonErr("not a teacher, or no CSRF token"),
+					"412": tusErr("missing Tus-Resumable"), "413": tusErr("larger than upload.max_size"), "507": tusErr("upload disk full")},
+			},
+			"options": map[string]any{
+				"summary":   "tus discovery: Tus-Version, Tus-Extension, Tus-Max-Size",
+				"responses": map[string]any{"200": map[string]any{"description": "capabilities"}},
+			},
+		},
+		uploadsPath + "{id}": map[string]any{
+			"head": map[string]any{
+				"summary": "Resume: Upload-Offset is how many bytes the server has", "parameters": id,
+				"responses": map[string]any{"200": map[string]any{"description": "Upload-Offset, Upload-Length, Upload-Metadata"},
+					"403": jsonErr("another user's upload"), "404": tusErr("no such upload")},
+			},
+			"patch": map[string]any{
+				"summary": "Append bytes at Upload-Offset (Content-Type: application/offset+octet-stream). " +
+					"The last PATCH probes the file: 422 when it is not usable media; otherwise Classcast-Upload-State: processing", "parameters": id,
+				"responses": map[string]any{"204": map[string]any{"description": "new Upload-Offset"},
+					"400": tusErr("bad Upload-Offset or Content-Type"), "409": tusErr("offset mismatch: HEAD and resume"),
+					"413": tusErr("more bytes than Upload-Length"), "422": tusErr("not a usable video, with the reason")},
+			},
+			"delete": map[string]any{
+				"summary": "Cancel an upload and delete its bytes", "parameters": id,
+				"responses": map[string]any{"204": map[string]any{"description": "deleted"}, "404": tusErr("no such upload")},
+			},
+			"get": map[string]any{
+				"summary": "The upload's state: uploading, processing (being added to the library), accepted, or rejected with the reason", "parameters": id,
+				"responses": map[string]any{"200": map[string]any{"description": `{"id", "state", "offset", "size", "filename", "title", "reason"}`},
+					"403": jsonErr("another user's upload"), "404": jsonErr("no such upload")},
+			},
+		},
+	}
+}

@@ -3,6 +3,7 @@ package api_test
 import (
 	"context"
 	"encoding/base64"
+	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -134,6 +135,17 @@ func TestUploadRoutes(t *testing.T) {
 	withCookie[auth.CSRFHeader] = sess.CSRFToken
 	if res := do("POST", "/api/v1/uploads/", "", withCookie); res.StatusCode != http.StatusCreated {
 		t.Errorf("cookie POST with CSRF: %d, want 201", res.StatusCode)
+	}
+	doc, err := http.Get(srv.URL + "/api/v1/openapi.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(doc.Body)
+	_ = doc.Body.Close()
+	for _, p := range []string{`"/api/v1/uploads/"`, `"/api/v1/uploads/{id}"`} {
+		if !strings.Contains(string(body), p) {
+			t.Errorf("openapi.json lacks %s", p)
+		}
 	}
 	// The rest of the API is unchanged.
 	if res := do("GET", "/healthz", "", nil); res.StatusCode != http.StatusOK {
