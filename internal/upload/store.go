@@ -23,7 +23,12 @@ type store struct {
 	dir string
 }
 
-func newStore(dir string) store { return store{fs: filestore.New(dir), dir: dir} }
+func newStore(dir string) store {
+	fs := filestore.New(dir)
+	// Teachers' recordings are not for other users of the machine.
+	fs.DirModePerm, fs.FileModePerm = 0o750, 0o640
+	return store{fs: fs, dir: dir}
+}
 
 func (s store) NewUpload(ctx context.Context, info tusd.FileInfo) (tusd.Upload, error) {
 	return s.fs.NewUpload(ctx, info)
