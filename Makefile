@@ -53,8 +53,11 @@ test: build lint test-player test-go
 test-player:
 	cd player && npm test --silent
 
+# The end-to-end tests measure latency and time to first frame as a viewer sees them,
+# so they run alone, after the package tests, not beside CPU-heavy transcoding tests.
 test-go:
-	TEST_CLASSCAST_BIN=$(CURDIR)/$(BIN) $(GO) test -count=1 -timeout 20m ./...
+	$(GO) test -count=1 -timeout 20m $$($(GO) list ./... | grep -v /internal/teste2e)
+	TEST_CLASSCAST_BIN=$(CURDIR)/$(BIN) $(GO) test -count=1 -timeout 20m ./internal/teste2e
 
 ## bench: measure and write BENCHMARKS.md
 bench: build

@@ -100,8 +100,13 @@ func newLogger(c config.Log) *slog.Logger {
 			format = "text"
 		}
 	}
+	var l *slog.Logger
 	if format == "text" {
-		return slog.New(slog.NewTextHandler(os.Stderr, opts))
+		l = slog.New(slog.NewTextHandler(os.Stderr, opts))
+	} else {
+		l = slog.New(slog.NewJSONHandler(os.Stderr, opts))
 	}
-	return slog.New(slog.NewJSONHandler(os.Stderr, opts))
+	// Libraries that log through the default logger land in the same stream.
+	slog.SetDefault(l)
+	return l
 }

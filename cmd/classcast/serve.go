@@ -20,6 +20,7 @@ import (
 	"github.com/classcast/classcast/internal/api"
 	"github.com/classcast/classcast/internal/auth"
 	"github.com/classcast/classcast/internal/config"
+	"github.com/classcast/classcast/internal/upload"
 	"github.com/classcast/classcast/media/codec"
 	"github.com/classcast/classcast/media/rtsp"
 	"github.com/classcast/classcast/media/stream"
@@ -142,6 +143,15 @@ func serve(ctx context.Context, c config.Config, log *slog.Logger) error {
 		},
 	}
 	if c.HasRole("api") {
+		uploads, err := upload.New(upload.Options{
+			Dir: c.UploadDir(), MaxSize: c.Upload.MaxSize, Authorize: api.AuthorizeUpload, Accept: vod.acceptUpload,
+			MaxHeight: c.Transcode.MaxHeight, Log: log.With("component", "upload"),
+		})
+		if err != nil {
+			return err
+		}
+		defer uploads.Close()
+		apiOpts.Uploads = uploads
 		apiOpts.Catalog, apiOpts.Store = vod.catalog, vod.store
 		apiOpts.PresignRedirect = c.Storage.Backend == "s3" && c.Storage.S3.PresignRedirect
 		apiOpts.AdminQueues = vod.queue.Monitor("/admin/queues")

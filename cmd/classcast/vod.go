@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
@@ -13,6 +14,7 @@ import (
 	"github.com/classcast/classcast/internal/config"
 	"github.com/classcast/classcast/internal/embedded"
 	"github.com/classcast/classcast/internal/storage"
+	"github.com/classcast/classcast/internal/upload"
 	"github.com/classcast/classcast/media/record"
 	"github.com/classcast/classcast/media/stream"
 	"github.com/classcast/classcast/transcode"
@@ -242,3 +244,58 @@ func (a assetStore) SetFailed(ctx context.Context, id, reason string) error {
 }
 
 func (a assetStore) SetQueued(ctx context.Context, id string) error { return a.c.SetQueued(ctx, id) }
+
+// acceptUpload turns a finished, probed upload into an asset and a draft lesson owned
+// by its uploader, and queues the transcode. It is keyed on the upload's ID, so a
+// repeated call (the upload package accepts at least once) changes nothing.
+func (v *vodPlane) acceptUpload(ctx context.Context, u upload.Finished) error {
+	assetID := "u-" + strings.ToLower(u.ID)
+	ext := strings.ToLower(filepath.Ext(u.Filename))
+	if len(ext) > 8 || strings.ContainsAny(ext, "/\\") {
+		ext = ""
+	}
+	key := "sources/" + assetID + "/upload" + ext
+	if _, err := v.store.Stat(ctx, key); err != nil {
+		f, err := os.Open(u.Path)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := v.store.Put(ctx, key, f, u.Size, ""); err != nil {
+			return fmt.Errorf("store upload: %w", err)
+		}
+	}
+	title := u.Meta[upload.MetaTitle]
+	if title == "" {
+		title = strings.TrimSuffix(u.Filename, filepath.Ext(u.Filename))
+	}
+	if err := v.catalog.CreateAsset(ctx, catalog.Asset{
+		ID: assetID, Kind: catalog.KindUpload, Title: title, State: catalog.StateQueued,
+		SourceKey: key, Duration: u.Info.Duration,
+	}); err != nil {
+		return err
+	}
+	if uses, err := v.catalog.AssetUses(ctx, assetID); err != nil {
+		return err
+	} else if len(uses) == 0 {
+		teacher, err := v.catalog.User(ctx, u.UserID)
+		if err != nil {
+			return fmt.Errorf("uploader %s: %w", u.UserID, err)
+		}
+		name := teacher.DisplayName
+		if name == "" {
+			name = teacher.Username
+		}
+		if err := v.catalog.CreateLesson(ctx, catalog.Lesson{
+			ID: catalog.NewLessonID(), AssetID: assetID, Title: title, TeacherID: teacher.ID, TeacherName: name,
+			SchoolID: teacher.SchoolID, District: teacher.District, Origin: catalog.KindUpload, Duration: u.Info.Duration,
+		}); err != nil {
+			return err
+		}
+	}
+	if err := v.queue.EnqueueLadder(ctx, transcode.LadderV1{V: 1, AssetID: assetID, SourceKey: key, Origin: "upload", DurationHint: u.Info.Duration}); err != nil {
+		return err
+	}
+	v.log.Info("upload accepted and queued for transcoding", "asset", assetID, "user", u.UserID, "file", u.Filename, "size", u.Size, "duration", u.Info.Duration.Round(time.Second))
+	return nil
+}

@@ -91,7 +91,8 @@ type server struct {
 	RTSPPort int
 	RTPPort  int
 	ICEPort  int
-	Redis    string // the embedded Redis address
+	Redis    string       // the embedded Redis address
+	viewer   *http.Cookie // the session the asset listings are read with, if any
 	log      *syncBuffer
 	exited   chan struct{}
 }

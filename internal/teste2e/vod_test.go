@@ -48,7 +48,11 @@ type asset struct {
 
 func listAssets(t *testing.T, s *server) []asset {
 	t.Helper()
-	res, err := http.Get(s.HTTP + "/api/v1/assets?limit=100")
+	req, _ := http.NewRequest("GET", s.HTTP+"/api/v1/assets?limit=100", nil)
+	if s.viewer != nil {
+		req.AddCookie(s.viewer)
+	}
+	res, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
