@@ -86,7 +86,7 @@ func NewWorker(o WorkerOptions) (*Worker, error) {
 		o.TempDir = os.TempDir()
 	}
 	if o.Preset == "" {
-		o.Preset = "veryfast"
+		o.Preset = ladder.DefaultPreset
 	}
 	if o.MaxHeight <= 0 {
 		o.MaxHeight = 2160

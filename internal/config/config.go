@@ -293,7 +293,7 @@ func Default() Config {
 		Record: Record{Enabled: true, SegmentDuration: 2 * time.Second, Grace: 60 * time.Second,
 			MaxDuration: 4 * time.Hour},
 		Worker:    Worker{Concurrency: 1, ShutdownTimeout: 30 * time.Second},
-		Transcode: Transcode{Preset: "veryfast", MaxHeight: 2160},
+		Transcode: Transcode{Preset: "superfast", MaxHeight: 2160},
 		Upload:    Upload{MaxSize: 4 << 30},
 	}
 }

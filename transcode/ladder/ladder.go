@@ -90,8 +90,7 @@ type AudioInfo struct {
 
 // Options tune Run. The zero value is usable.
 type Options struct {
-	// Preset is the x264 preset of encoded rungs, e.g. "veryfast" (the
-	// default when empty).
+	// Preset is the x264 preset of encoded rungs; DefaultPreset when empty.
 	Preset string
 	// MaxHeight rejects (ErrBadInput) sources whose picture is larger: the
 	// short side may not exceed MaxHeight nor the long side twice that.
@@ -141,8 +140,11 @@ type Result struct {
 
 // Defaults.
 const (
-	// DefaultPreset is the x264 preset when Options.Preset is empty.
-	DefaultPreset = "veryfast"
+	// DefaultPreset is the x264 preset when Options.Preset is empty. superfast
+	// makes a 1080p ladder at about 4.6x realtime on 2 cores; veryfast gives
+	// 0.3-0.6 dB better SSIM at the same bitrates but only about 3.4x (measured:
+	// BENCHMARKS.md), short of the 4x a school's daily recordings need.
+	DefaultPreset = "superfast"
 	// DefaultMaxHeight is the largest picture accepted when no limit is
 	// given: 4K.
 	DefaultMaxHeight = 2160

@@ -30,7 +30,7 @@ type Config struct {
 	WorkDir string
 	// Minutes of source media.
 	Minutes int
-	// Preset is the x264 preset of both pipelines; "veryfast" when empty.
+	// Preset is the x264 preset of both pipelines; ladder.DefaultPreset when empty.
 	Preset string
 	// Logf, when set, receives progress lines.
 	Logf func(format string, args ...any)
