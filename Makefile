@@ -55,7 +55,7 @@ test-player:
 
 # The end-to-end tests measure latency and time to first frame as a viewer sees them,
 # so they run alone, after the package tests, not beside CPU-heavy transcoding tests.
-test-go:
+test-go: player/dist/index.html
 	$(GO) test -count=1 -timeout 20m $$($(GO) list ./... | grep -v /internal/teste2e)
 	TEST_CLASSCAST_BIN=$(CURDIR)/$(BIN) $(GO) test -count=1 -timeout 20m ./internal/teste2e
 
@@ -69,4 +69,4 @@ lint: deps player/dist/index.html
 	$(GO) run $(STATICCHECK) ./...
 
 clean:
-	rm -rf bin .deps player/dist/assets player/dist/*.html
+	rm -rf bin .deps player/dist

@@ -5,8 +5,8 @@ import "embed"
 
 // Dist is the Vite build output: index.html (stream list), live.html (live player),
 // library.html (recordings), watch.html (recordings player) and hashed assets under
-// assets/. Before `npm run build` it holds only .gitkeep,
-// so the server should check for index.html and say the player is not built.
+// assets/. dist/ is build output and not in git: `make build` (or `npm run build` in
+// player/) makes it before anything compiles this package.
 //
 //go:embed all:dist
 var Dist embed.FS

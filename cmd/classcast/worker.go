@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/classcast/classcast/media/codec"
+	"github.com/classcast/classcast/transcode"
 )
 
 func workerCmd() *cobra.Command {
@@ -28,7 +29,7 @@ func workerCmd() *cobra.Command {
 			codec.RouteFFmpegLogs(log.With("component", "ffmpeg"))
 			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
-			log.Info("classcast worker starting", "version", version, "redis", redactedRedis(c.Redis.URL, c.Redis.EmbeddedAddress), "concurrency", c.Worker.Concurrency)
+			log.Info("classcast worker starting", "version", version, "redis", transcode.Redact(redisURL(c)), "concurrency", c.Worker.Concurrency)
 			v, err := startVOD(ctx, c, log, nil, false)
 			if err != nil {
 				return err
@@ -41,11 +42,4 @@ func workerCmd() *cobra.Command {
 	}
 	addConfigFlags(cmd)
 	return cmd
-}
-
-func redactedRedis(url, embedded string) string {
-	if url == "" {
-		return "embedded at " + embedded
-	}
-	return "configured"
 }

@@ -79,7 +79,7 @@ func (s *Server) vodFile(w http.ResponseWriter, r *http.Request) {
 	}
 	ctype := info.ContentType
 	if ctype == "" || ctype == "application/octet-stream" {
-		ctype = vodContentType(file)
+		ctype = storage.DefaultContentType(file)
 	}
 	h.Set("Content-Type", ctype)
 	h.Set("Accept-Ranges", "bytes")
@@ -152,24 +152,6 @@ func validVODFile(file string) bool {
 		}
 	}
 	return true
-}
-
-func vodContentType(file string) string {
-	switch path.Ext(file) {
-	case ".m3u8":
-		return "application/vnd.apple.mpegurl"
-	case ".m4s":
-		return "video/iso.segment"
-	case ".mp4":
-		return "video/mp4"
-	case ".jpg", ".jpeg":
-		return "image/jpeg"
-	case ".vtt":
-		return "text/vtt; charset=utf-8"
-	case ".json":
-		return "application/json"
-	}
-	return "application/octet-stream"
 }
 
 // parseRange reads a single "bytes=" range against size. It returns start -1 (serve the

@@ -160,29 +160,7 @@ func (c *Catalog) ListAssets(ctx context.Context, f AssetFilter) ([]Asset, int, 
 		where += " AND kind = ?"
 		args = append(args, f.Kind)
 	}
-	var total int
-	if err := c.db.QueryRowContext(ctx, c.q(`SELECT COUNT(*) FROM assets `+where), args...).Scan(&total); err != nil {
-		return nil, 0, fmt.Errorf("catalog: count assets: %w", err)
-	}
-	if f.Limit <= 0 {
-		f.Limit = 50
-	}
-	f.Limit = min(f.Limit, 500)
-	rows, err := c.db.QueryContext(ctx, c.q(`SELECT `+assetColumns+` FROM assets `+where+` ORDER BY created_at DESC, id DESC LIMIT ? OFFSET ?`),
-		append(args, f.Limit, max(f.Offset, 0))...)
-	if err != nil {
-		return nil, 0, fmt.Errorf("catalog: list assets: %w", err)
-	}
-	defer rows.Close()
-	out := []Asset{}
-	for rows.Next() {
-		a, err := scanAsset(rows)
-		if err != nil {
-			return nil, 0, err
-		}
-		out = append(out, a)
-	}
-	return out, total, rows.Err()
+	return listPage(ctx, c, "assets", assetColumns, `FROM assets `+where, `created_at DESC, id DESC`, args, f.Limit, f.Offset, scanAsset)
 }
 
 // update runs one UPDATE on an asset and reports ErrNotFound when no row matched.

@@ -219,3 +219,37 @@ func numberPlaceholders(query string) string {
 	}
 	return b.String()
 }
+
+// queryAll runs a query and scans every row with scan; what names the rows in errors.
+func queryAll[T any](ctx context.Context, c *Catalog, what, query string, args []any, scan func(scanner) (T, error)) ([]T, error) {
+	rows, err := c.db.QueryContext(ctx, c.q(query), args...)
+	if err != nil {
+		return nil, fmt.Errorf("catalog: list %s: %w", what, err)
+	}
+	defer rows.Close()
+	out := []T{}
+	for rows.Next() {
+		v, err := scan(rows)
+		if err != nil {
+			return nil, fmt.Errorf("catalog: list %s: %w", what, err)
+		}
+		out = append(out, v)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("catalog: list %s: %w", what, err)
+	}
+	return out, nil
+}
+
+// listPage counts the rows a filtered listing matches and returns one page of them:
+// from is the FROM/WHERE part shared by both queries, order the ORDER BY list.
+func listPage[T any](ctx context.Context, c *Catalog, what, columns, from, order string, args []any, limit, offset int, scan func(scanner) (T, error)) ([]T, int, error) {
+	var total int
+	if err := c.db.QueryRowContext(ctx, c.q(`SELECT COUNT(*) `+from), args...).Scan(&total); err != nil {
+		return nil, 0, fmt.Errorf("catalog: count %s: %w", what, err)
+	}
+	limit, offset = page(limit, offset)
+	out, err := queryAll(ctx, c, what, `SELECT `+columns+` `+from+` ORDER BY `+order+` LIMIT ? OFFSET ?`,
+		append(append([]any(nil), args...), limit, offset), scan)
+	return out, total, err
+}

@@ -659,28 +659,9 @@ func (c *Catalog) ListLessons(ctx context.Context, f LessonFilter) ([]Lesson, in
 	if len(where) > 0 {
 		cond = ` WHERE ` + strings.Join(where, ` AND `)
 	}
-	var total int
-	if err := c.db.QueryRowContext(ctx, c.q(`SELECT COUNT(*) FROM lessons l`+cond), args...).Scan(&total); err != nil {
-		return nil, 0, fmt.Errorf("catalog: count lessons: %w", err)
-	}
-	limit, offset := page(f.Limit, f.Offset)
-	rows, err := c.db.QueryContext(ctx, c.q(`SELECT `+lessonColumns+` FROM lessons l`+cond+` ORDER BY `+order+` LIMIT ? OFFSET ?`),
-		append(args, limit, offset)...)
+	out, total, err := listPage(ctx, c, "lessons", lessonColumns, `FROM lessons l`+cond, order, args, f.Limit, f.Offset, scanLesson)
 	if err != nil {
-		return nil, 0, fmt.Errorf("catalog: list lessons: %w", err)
+		return nil, 0, err
 	}
-	defer rows.Close()
-	out := []Lesson{}
-	for rows.Next() {
-		l, err := scanLesson(rows)
-		if err != nil {
-			return nil, 0, fmt.Errorf("catalog: list lessons: %w", err)
-		}
-		out = append(out, l)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, 0, fmt.Errorf("catalog: list lessons: %w", err)
-	}
-	rows.Close()
 	return out, total, c.fillPoints(ctx, out)
 }

@@ -137,30 +137,11 @@ func (c *Catalog) ListMicroLectures(ctx context.Context, f MicroLectureFilter) (
 	if len(where) > 0 {
 		cond = ` WHERE ` + strings.Join(where, ` AND `)
 	}
-	var total int
-	if err := c.db.QueryRowContext(ctx, c.q(`SELECT COUNT(*) FROM micro_lectures m`+cond), args...).Scan(&total); err != nil {
-		return nil, 0, fmt.Errorf("catalog: count micro-lectures: %w", err)
-	}
 	order := `m.lesson_id, m.start_ms, m.id`
 	if f.State == ReviewSubmitted {
 		order = `m.submitted_at, m.id`
 	}
-	limit, offset := page(f.Limit, f.Offset)
-	rows, err := c.db.QueryContext(ctx, c.q(`SELECT `+microColumns+microFrom+cond+` ORDER BY `+order+` LIMIT ? OFFSET ?`),
-		append(args, limit, offset)...)
-	if err != nil {
-		return nil, 0, fmt.Errorf("catalog: list micro-lectures: %w", err)
-	}
-	defer rows.Close()
-	out := []MicroLecture{}
-	for rows.Next() {
-		m, err := scanMicro(rows)
-		if err != nil {
-			return nil, 0, fmt.Errorf("catalog: list micro-lectures: %w", err)
-		}
-		out = append(out, m)
-	}
-	return out, total, rows.Err()
+	return listPage(ctx, c, "micro-lectures", microColumns, strings.TrimSpace(microFrom)+cond, order, args, f.Limit, f.Offset, scanMicro)
 }
 
 // MicroLectureChange is a partial update; nil fields stay as they are.

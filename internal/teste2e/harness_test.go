@@ -48,7 +48,7 @@ func binary(t *testing.T) string {
 		binPath = filepath.Join(dir, "classcast")
 		out, err := exec.Command("go", "build", "-o", binPath, "./cmd/classcast").CombinedOutput()
 		if err != nil {
-			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
+			buildErr = fmt.Errorf("go build (run `make build` first: the player is embedded): %v\n%s", err, out)
 		}
 	})
 	if buildErr != nil {
