@@ -100,6 +100,19 @@ func Open(ctx context.Context, dsn, defaultFile string, log *slog.Logger) (*Cata
 	default:
 		return nil, fmt.Errorf("catalog: unsupported url scheme %q (want sqlite:// or postgres://)", u.Scheme)
 	}
+	if c.dialect == "sqlite" {
+		// goose has no lock for SQLite, and the first connection to a new file switches
+		// it to WAL, which SQLite refuses at once (SQLITE_BUSY, no busy wait) while
+		// another process does the same. A file lock beside the database lets the server
+		// and a worker started at the same time on a new data directory take turns for
+		// the first connection and the migrations.
+		unlock, err := lockFile(ctx, c.file+".migrate.lock")
+		if err != nil {
+			c.db.Close()
+			return nil, fmt.Errorf("catalog: %w", err)
+		}
+		defer unlock()
+	}
 	if err := c.db.PingContext(ctx); err != nil {
 		c.db.Close()
 		return nil, fmt.Errorf("catalog: connect to %s: %w", redact(u), err)
@@ -150,16 +163,6 @@ func (c *Catalog) migrate(ctx context.Context) error {
 			return fmt.Errorf("catalog migrations: %w", err)
 		}
 		opts = append(opts, goose.WithSessionLocker(locker))
-	}
-	if c.dialect == "sqlite" {
-		// goose has no lock for SQLite: the server and a worker process started at the
-		// same time on a new data directory would both create the tables. A file lock
-		// beside the database lets one migrate while the other waits.
-		unlock, err := lockFile(ctx, c.file+".migrate.lock")
-		if err != nil {
-			return fmt.Errorf("catalog migrations: %w", err)
-		}
-		defer unlock()
 	}
 	p, err := goose.NewProvider(dialect, c.db, mustSub(migrations, "migrations"), opts...)
 	if err != nil {
