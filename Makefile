@@ -50,8 +50,11 @@ run: build
 ## test: every test, with real components (ffmpeg, GStreamer, Chromium)
 test: build lint test-player test-go
 
-test-player:
+# Unit tests, then the built pages in headless Chromium against stubbed API answers
+# (the VOD and library pages; the live page is covered by the end-to-end tests).
+test-player: player/dist/index.html
 	cd player && npm test --silent
+	cd player && SMOKE_ONLY=vod npm run --silent smoke
 
 # The end-to-end tests measure latency and time to first frame as a viewer sees them,
 # so they run alone, after the package tests, not beside CPU-heavy transcoding tests.

@@ -12,6 +12,13 @@ const pageRewrites: [RegExp, string][] = [
   [/^\/live\/[^?]/, '/live.html'],
   [/^\/watch\/[^/?]+\/?(?:\?|$)/, '/watch.html'],
   [/^\/library\/?(?:\?|$)/, '/library.html'],
+  [/^\/signin\/?(?:\?|$)/, '/signin.html'],
+  [/^\/me\/?(?:\?|$)/, '/me.html'],
+  [/^\/upload\/?(?:\?|$)/, '/upload.html'],
+  [/^\/review\/?(?:\?|$)/, '/review.html'],
+  [/^\/admin\/?(?:\?|$)/, '/admin.html'],
+  [/^\/lessons\/[^/?]+\/?(?:\?|$)/, '/lesson.html'],
+  [/^\/clips\/[^/?]+\/?(?:\?|$)/, '/clip.html'],
 ];
 
 const pageRewrite: Connect.NextHandleFunction = (req, _res, next) => {
@@ -60,6 +67,13 @@ export default defineConfig({
         live: resolve(root, 'live.html'),
         library: resolve(root, 'library.html'),
         watch: resolve(root, 'watch.html'),
+        signin: resolve(root, 'signin.html'),
+        me: resolve(root, 'me.html'),
+        upload: resolve(root, 'upload.html'),
+        review: resolve(root, 'review.html'),
+        admin: resolve(root, 'admin.html'),
+        lesson: resolve(root, 'lesson.html'),
+        clip: resolve(root, 'clip.html'),
       },
       output: {
         // Code every page uses goes into one chunk with a name that says so.
@@ -74,10 +88,12 @@ export default defineConfig({
     },
   },
   server: {
+    // Keep the browser's Host: the server refuses a sign-in whose Origin and Host
+    // differ (login CSRF), which the string shorthand (changeOrigin) would cause.
     proxy: {
-      '/api': backend,
-      '/whep': backend,
-      '/vod': backend,
+      '/api': { target: backend, changeOrigin: false },
+      '/whep': { target: backend, changeOrigin: false },
+      '/vod': { target: backend, changeOrigin: false },
     },
   },
   test: {

@@ -39,12 +39,7 @@ func (w *Worker) processLadder(ctx context.Context, t *asynq.Task) error {
 
 	p, err := DecodeLadder(t.Payload())
 	if err != nil {
-		w.log.Error("transcode task refused", "task", taskID, "error", err)
-		if validAssetID(p.AssetID) == nil {
-			w.setFailed(ctx, p.AssetID, err.Error())
-		}
-		metrics.Tasks.WithLabelValues(TypeLadder, "failed").Inc()
-		return err
+		return w.refuse(ctx, TypeLadder, taskID, p.AssetID, err)
 	}
 	log := w.log.With("asset", p.AssetID, "task", taskID)
 	log.Info("transcode started", "attempt", retried+1, "of", maxRetry+1, "source", p.SourceKey, "origin", p.Origin)
@@ -62,29 +57,58 @@ func (w *Worker) processLadder(ctx context.Context, t *asynq.Task) error {
 		metrics.Tasks.WithLabelValues(TypeLadder, "ok").Inc()
 		return nil
 	}
+	return w.settle(ctx, t, TypeLadder, p.AssetID, err, took, log, nil)
+}
+
+// refuse ends a task whose payload cannot be read (a version this worker does not
+// know, a bad field): its asset, when the id is usable, says why. err comes from a
+// Decode function and already carries asynq.SkipRetry.
+func (w *Worker) refuse(ctx context.Context, taskType, taskID, assetID string, err error) error {
+	w.log.Error("task refused", "type", taskType, "task", taskID, "error", err)
+	if validAssetID(assetID) == nil {
+		w.setFailed(ctx, assetID, err.Error())
+	}
+	metrics.Tasks.WithLabelValues(taskType, "failed").Inc()
+	return err
+}
+
+// settle ends a failed attempt of a task on asset id: for good with the reason when
+// the input can never work (no retry) or no retries are left, back to the queue when
+// a stopping worker handed it back or it will be retried. dropObjects, if set, runs
+// when the task fails for good (a clip leaves nothing behind).
+func (w *Worker) settle(ctx context.Context, t *asynq.Task, taskType, id string, err error, took time.Duration,
+	log *slog.Logger, dropObjects func()) error {
+	retried, _ := asynq.GetRetryCount(ctx)
+	maxRetry, _ := asynq.GetMaxRetry(ctx)
+	what := map[string]string{TypeLadder: "transcode", TypeClip: "clip"}[taskType]
 	reason := userReason(err)
+	giveUp := func() {
+		if dropObjects != nil {
+			dropObjects()
+		}
+		w.setFailed(ctx, id, reason)
+		metrics.Tasks.WithLabelValues(taskType, "failed").Inc()
+	}
 	switch {
 	case permanent(err):
-		log.Warn("transcode failed: the source cannot be used", "reason", reason, "took", took.Round(time.Millisecond))
-		w.setFailed(ctx, p.AssetID, reason)
-		metrics.Tasks.WithLabelValues(TypeLadder, "failed").Inc()
+		log.Warn(what+" failed: the input cannot be used", "reason", reason, "took", took.Round(time.Millisecond))
+		giveUp()
 		return fmt.Errorf("%w: %w", err, asynq.SkipRetry)
 	case errors.Is(ctx.Err(), context.Canceled):
 		// asynq cancels a task's context when a stopping worker hands it back (or an
 		// admin cancels it in the queue UI); it runs again from the start.
-		log.Info("transcode interrupted; the task goes back to the queue", "took", took.Round(time.Millisecond))
-		w.setQueued(ctx, p.AssetID, log)
-		metrics.Tasks.WithLabelValues(TypeLadder, "requeued").Inc()
+		log.Info(what+" interrupted; the task goes back to the queue", "took", took.Round(time.Millisecond))
+		w.setQueued(ctx, id, log)
+		metrics.Tasks.WithLabelValues(taskType, "requeued").Inc()
 		return err
 	case retried >= maxRetry:
-		log.Error("transcode failed; no retries left", "reason", reason, "attempts", retried+1)
-		w.setFailed(ctx, p.AssetID, reason)
-		metrics.Tasks.WithLabelValues(TypeLadder, "failed").Inc()
+		log.Error(what+" failed; no retries left", "reason", reason, "attempts", retried+1)
+		giveUp()
 		return err
 	default:
-		log.Warn("transcode failed; will retry", "error", reason, "attempt", retried+1, "retry_in", RetryDelay(retried, err, t))
-		w.setQueued(ctx, p.AssetID, log)
-		metrics.Tasks.WithLabelValues(TypeLadder, "retry").Inc()
+		log.Warn(what+" failed; will retry", "error", reason, "attempt", retried+1, "retry_in", RetryDelay(retried, err, t))
+		w.setQueued(ctx, id, log)
+		metrics.Tasks.WithLabelValues(taskType, "retry").Inc()
 		return err
 	}
 }

@@ -23,7 +23,8 @@ const (
 	// TypeLadder turns a source (a recording or an upload) into the HLS ladder, poster
 	// and storyboard of an asset. Payload: LadderV1.
 	TypeLadder = "asset:ladder"
-	// TypeClip is reserved for cutting a micro-lecture out of a recording (issue 4).
+	// TypeClip cuts a micro-lecture out of a ready lesson's ladder (copying whole
+	// segments, re-encoding the two edge GOPs). Payload: ClipV1.
 	TypeClip = "asset:clip"
 )
 

@@ -127,6 +127,7 @@ func (w *Worker) Start() error {
 	cleanWorkDirs(w.workDir, w.log)
 	mux := asynq.NewServeMux()
 	mux.HandleFunc(TypeLadder, w.processLadder)
+	mux.HandleFunc(TypeClip, w.processClip)
 	if err := w.srv.Start(mux); err != nil {
 		return fmt.Errorf("transcode: start worker: %w", err)
 	}

@@ -316,9 +316,14 @@ func TestBadInputFailsOnce(t *testing.T) {
 	e.enqueue(t, "empty", "sources/empty/lesson.mp4", OriginUpload)
 	e.enqueue(t, "missing", "sources/missing/lesson.mp4", OriginUpload)
 	e.enqueue(t, "good", "sources/good/lesson.mp4", OriginUpload)
+	// A payload this worker cannot read (a newer version) can never succeed either.
+	if _, err := e.queue.client.Enqueue(asynq.NewTask(TypeLadder, []byte(`{"v":2,"asset_id":"future","source_key":"sources/future/x.mp4"}`)),
+		asynq.Queue(QueueUpload), asynq.TaskID("ladder:future"), asynq.MaxRetry(MaxRetry)); err != nil {
+		t.Fatal(err)
+	}
 	e.worker(t, "w1", time.Second)
 
-	for _, id := range []string{"notes", "empty", "missing"} {
+	for _, id := range []string{"notes", "empty", "missing", "future"} {
 		ev := e.assets.waitFinal(t, id, 60*time.Second)
 		if ev.kind != "failed" || ev.reason == "" {
 			t.Fatalf("%s: %s %q, want failed with a reason", id, ev.kind, ev.reason)
@@ -332,7 +337,7 @@ func TestBadInputFailsOnce(t *testing.T) {
 		t.Errorf("missing source: reason %q does not say so", r)
 	}
 	e.checkReady(t, "good", e.assets.waitFinal(t, "good", 90*time.Second), 4*time.Second)
-	for _, id := range []string{"notes", "empty", "missing"} {
+	for _, id := range []string{"notes", "empty", "missing", "future"} {
 		ti := e.taskInfo(t, QueueUpload, "ladder:"+id)
 		if ti.State != asynq.TaskStateArchived || ti.Retried != 0 || ti.LastErr == "" {
 			t.Errorf("%s: task %v retried %d last error %q, want archived, 0 retries, an error", id, ti.State, ti.Retried, ti.LastErr)

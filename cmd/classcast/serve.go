@@ -155,6 +155,7 @@ func serve(ctx context.Context, c config.Config, log *slog.Logger) error {
 		apiOpts.Catalog, apiOpts.Store = vod.catalog, vod.store
 		apiOpts.PresignRedirect = c.Storage.Backend == "s3" && c.Storage.S3.PresignRedirect
 		apiOpts.AdminQueues = vod.queue.Monitor("/admin/queues")
+		apiOpts.Clips = vod.queue
 	}
 	apiServer := api.New(apiOpts)
 	lis, err := net.Listen("tcp", c.HTTP.Address)

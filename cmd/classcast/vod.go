@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -286,10 +287,22 @@ func (v *vodPlane) acceptUpload(ctx context.Context, u upload.Finished) error {
 		if name == "" {
 			name = teacher.Username
 		}
-		if err := v.catalog.CreateLesson(ctx, catalog.Lesson{
+		l := catalog.Lesson{
 			ID: catalog.NewLessonID(), AssetID: assetID, Title: title, TeacherID: teacher.ID, TeacherName: name,
 			SchoolID: teacher.SchoolID, District: teacher.District, Origin: catalog.KindUpload, Duration: u.Info.Duration,
-		}); err != nil {
+		}
+		// What the upload page asked for the lesson; a bad value (an unknown visibility,
+		// an over-long chapter) must not lose the upload: the lesson is made without them.
+		withMeta := l
+		withMeta.Subject, withMeta.Grade = u.Meta["subject"], u.Meta["grade"]
+		withMeta.TextbookEdition, withMeta.Chapter = u.Meta["textbook_edition"], u.Meta["chapter"]
+		withMeta.Description, withMeta.Visibility = u.Meta["description"], u.Meta["visibility"]
+		err = v.catalog.CreateLesson(ctx, withMeta)
+		if errors.Is(err, catalog.ErrInvalid) {
+			v.log.Warn("upload's lesson details refused; lesson made without them", "asset", assetID, "reason", err)
+			err = v.catalog.CreateLesson(ctx, l)
+		}
+		if err != nil {
 			return err
 		}
 	}

@@ -26,6 +26,7 @@ import (
 	"github.com/classcast/classcast/internal/storage"
 	"github.com/classcast/classcast/media/stream"
 	"github.com/classcast/classcast/media/webrtc"
+	"github.com/classcast/classcast/transcode"
 )
 
 // WHEP is what the API needs from the WebRTC egress.
@@ -63,11 +64,19 @@ type Options struct {
 	// Uploads is the tus upload handler (internal/upload), mounted at
 	// /api/v1/uploads/; nil on a node that takes no uploads.
 	Uploads http.Handler
+	// Clips queues the cutting of micro-lectures' media; nil on a node without a
+	// queue (clips are then recorded without media).
+	Clips ClipQueue
 	// Pprof mounts /debug/pprof/.
 	Pprof bool
 	// Player is the built browser app (index.html, live.html, assets/).
 	Player fs.FS
 	Log    *slog.Logger
+}
+
+// ClipQueue hands the cutting of a clip to the workers: *transcode.Queue.
+type ClipQueue interface {
+	EnqueueClip(ctx context.Context, p transcode.ClipV1) error
 }
 
 // Server is the HTTP handler.
@@ -120,6 +129,14 @@ func New(opts Options) *Server {
 	}
 	m.HandleFunc("GET /library", func(w http.ResponseWriter, r *http.Request) { s.servePage(w, r, "library.html") })
 	m.HandleFunc("GET /watch/{id}", func(w http.ResponseWriter, r *http.Request) { s.servePage(w, r, "watch.html") })
+	// The teachers' portal: one HTML page per view; each page's script asks the API.
+	for route, page := range map[string]string{
+		"GET /signin": "signin.html", "GET /me": "me.html", "GET /upload": "upload.html",
+		"GET /review": "review.html", "GET /admin": "admin.html",
+		"GET /lessons/{id}": "lesson.html", "GET /clips/{id}": "clip.html",
+	} {
+		m.HandleFunc(route, func(w http.ResponseWriter, r *http.Request) { s.servePage(w, r, page) })
+	}
 	m.HandleFunc("GET /api/", func(w http.ResponseWriter, _ *http.Request) {
 		writeError(w, http.StatusNotFound, "not_found", "no such API endpoint")
 	})
@@ -207,10 +224,55 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	_ = enc.Encode(v)
 }
 
-// authorizeView checks a viewer's token for path: 401 when one is needed and missing,
-// 403 when it is wrong. It writes the error and returns false when access is denied.
+// authorizeView decides whether the caller may watch the live stream at path: a stream
+// a classroom owns follows the classroom's visibility (public, district, school, or a
+// share link whose token comes as ?share= or as the WHEP bearer token); any other
+// stream needs the config's viewer token, if it has one. 401 when the caller must
+// sign in or bring a token, 403 when theirs is not enough. It writes the error and
+// returns false when access is denied.
 func (s *Server) authorizeView(w http.ResponseWriter, r *http.Request, path string) bool {
+	if s.opts.Auth != nil {
+		sc, owned, err := s.opts.Auth.StreamScope(r.Context(), path)
+		if err != nil {
+			s.opts.Log.Error("stream access check failed", "stream", path, "error", err)
+			writeError(w, http.StatusServiceUnavailable, "catalog_unavailable", "could not check who may watch this stream; try again")
+			return false
+		}
+		if owned {
+			share := r.URL.Query().Get("share")
+			if t := requestToken(r); share == "" && !strings.HasPrefix(t, auth.TokenPrefix) {
+				share = t
+			}
+			if err := auth.CheckView(s.viewer(r), sc, share); err != nil {
+				metrics.Errors.WithLabelValues("whep", "forbidden").Inc()
+				auth.WriteError(w, err)
+				return false
+			}
+			return true
+		}
+	}
 	return s.authorizeToken(w, r, path, "whep")
+}
+
+// viewer is the signed-in caller of a request to watch. A WHEP offer from the live page
+// comes with the session cookie but without X-CSRF-Token, which the middleware asks of
+// every unsafe request; an offer is safe to accept anyway: the cookie is SameSite=Lax
+// (not sent on another site's POST) and application/sdp is not a content type another
+// origin may send without a preflight this server never grants with credentials.
+func (s *Server) viewer(r *http.Request) *auth.Principal {
+	if p := auth.FromContext(r.Context()); p != nil || !errors.Is(auth.Denial(r.Context()), auth.ErrCSRF) {
+		return p
+	}
+	if r.Method != http.MethodPost || !strings.HasPrefix(r.Header.Get("Content-Type"), "application/sdp") {
+		return nil
+	}
+	safe := r.Clone(r.Context())
+	safe.Method = http.MethodGet
+	p, err := s.opts.Auth.Authenticate(safe)
+	if err != nil {
+		return nil
+	}
+	return p
 }
 
 // requestToken is the viewer token of r: "Authorization: Bearer" or ?token=.

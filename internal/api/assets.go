@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/classcast/classcast/internal/auth"
 	"github.com/classcast/classcast/internal/catalog"
 )
 
@@ -75,18 +76,64 @@ func (s *Server) listAssets(w http.ResponseWriter, r *http.Request) {
 			*dst = n
 		}
 	}
-	list, total, err := s.opts.Catalog.ListAssets(r.Context(), f)
+	if p := auth.FromContext(r.Context()); s.opts.Auth == nil || seesEverything(p) {
+		// Admins and reviewers see every asset: the catalog pages for them.
+		list, total, err := s.opts.Catalog.ListAssets(r.Context(), f)
+		if err != nil {
+			s.internalError(w, r, err)
+			return
+		}
+		out := make([]assetView, 0, len(list))
+		for _, a := range list {
+			if s.canSeeAsset(r, a) {
+				out = append(out, viewAsset(a))
+			}
+		}
+		writeJSON(w, http.StatusOK, map[string]any{"assets": out, "total": total})
+		return
+	}
+	out, total, partial, err := s.visibleAssets(r, f)
 	if err != nil {
 		s.internalError(w, r, err)
 		return
 	}
-	out := make([]assetView, 0, len(list))
-	for _, a := range list {
-		if s.canSeeAsset(r, a) {
-			out = append(out, viewAsset(a))
+	writeJSON(w, http.StatusOK, map[string]any{"assets": out, "total": total, "total_is_lower_bound": partial})
+}
+
+// assetScanLimit bounds how many assets one listing checks for a caller who may not
+// see them all; past it the total is a lower bound. Lessons (GET /api/v1/lessons),
+// filtered by visibility in SQL, are the listing for everyone else.
+const assetScanLimit = 5000
+
+// visibleAssets pages over the assets the caller may see: the visibility rule lives
+// in each asset's lessons and stream, so the catalog cannot page for them; it walks
+// newest first, keeps the visible ones and counts them, so total and the pages agree.
+func (s *Server) visibleAssets(r *http.Request, f catalog.AssetFilter) (out []assetView, total int, partial bool, err error) {
+	limit := f.Limit
+	if limit <= 0 || limit > 200 {
+		limit = 50
+	}
+	out = []assetView{}
+	const batch = 500
+	for off := 0; off < assetScanLimit; off += batch {
+		list, all, err := s.opts.Catalog.ListAssets(r.Context(), catalog.AssetFilter{State: f.State, Kind: f.Kind, Limit: batch, Offset: off})
+		if err != nil {
+			return nil, 0, false, err
+		}
+		for _, a := range list {
+			if !s.canSeeAsset(r, a) {
+				continue
+			}
+			if total >= f.Offset && len(out) < limit {
+				out = append(out, viewAsset(a))
+			}
+			total++
+		}
+		if off+batch >= all {
+			return out, total, false, nil
 		}
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"assets": out, "total": total})
+	return out, total, true, nil
 }
 
 func (s *Server) getAsset(w http.ResponseWriter, r *http.Request) {

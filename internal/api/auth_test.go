@@ -18,6 +18,7 @@ import (
 	"github.com/classcast/classcast/internal/auth"
 	"github.com/classcast/classcast/internal/catalog"
 	"github.com/classcast/classcast/internal/catalog/pgtest"
+	"github.com/classcast/classcast/internal/storage"
 )
 
 // client talks to the test server as one caller: a session cookie with its CSRF token,
@@ -128,7 +129,7 @@ type testServer struct {
 	cat *catalog.Catalog
 }
 
-func startServer(t *testing.T, dsn string) testServer {
+func startServer(t *testing.T, dsn string, with ...func(*api.Options)) testServer {
 	t.Helper()
 	ctx := context.Background()
 	log := slog.New(slog.DiscardHandler)
@@ -144,10 +145,18 @@ func startServer(t *testing.T, dsn string) testServer {
 	if _, err := svc.Bootstrap(ctx, "admin-pass-123"); err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(api.New(api.Options{Catalog: cat, Auth: svc, Log: log,
+	store, err := storage.NewLocal(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := api.Options{Catalog: cat, Auth: svc, Log: log, Store: store,
 		// One stream protected by a per-stream viewer token, as configured in classcast.yml.
 		Access: func(path string) (string, bool) { return "view-secret", path == "school-a/room-9" },
-	}))
+	}
+	for _, f := range with {
+		f(&o)
+	}
+	srv := httptest.NewServer(api.New(o))
 	t.Cleanup(srv.Close)
 	return testServer{url: srv.URL, cat: cat}
 }

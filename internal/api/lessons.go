@@ -2,12 +2,14 @@ package api
 
 import (
 	"errors"
+	"fmt"
 	"net/http"
 	"strings"
 	"time"
 
 	"github.com/classcast/classcast/internal/auth"
 	"github.com/classcast/classcast/internal/catalog"
+	"github.com/classcast/classcast/transcode"
 )
 
 // Lessons, micro-lectures (clips), review, coverage and captions.
@@ -42,6 +44,7 @@ func (s *Server) lessonRoutes() {
 	}
 	m.HandleFunc("GET /api/v1/lessons/{id}/clips", s.listClips)
 	m.Handle("POST /api/v1/lessons/{id}/clips", user(s.createClip))
+	m.Handle("GET /api/v1/clips", user(s.listAllClips))
 	m.HandleFunc("GET /api/v1/clips/{id}", s.getClip)
 	m.Handle("PATCH /api/v1/clips/{id}", user(s.updateClip))
 	m.Handle("DELETE /api/v1/clips/{id}", user(s.deleteClip))
@@ -50,6 +53,7 @@ func (s *Server) lessonRoutes() {
 	m.Handle("GET /api/v1/knowledge-points", user(s.getKnowledgePoints))
 	m.Handle("PUT /api/v1/knowledge-points", user(s.putKnowledgePoints))
 	m.HandleFunc("GET /api/v1/lessons/{id}/captions", s.listCaptions)
+	m.HandleFunc("GET /api/v1/lessons/{id}/captions/{lang}", s.getCaption)
 	m.Handle("PUT /api/v1/lessons/{id}/captions/{lang}", user(s.putCaption))
 	m.Handle("DELETE /api/v1/lessons/{id}/captions/{lang}", user(s.deleteCaption))
 }
@@ -135,6 +139,69 @@ func (s *Server) loadLesson(w http.ResponseWriter, r *http.Request) (catalog.Les
 	return l, true
 }
 
+// viewableLesson loads the lesson of the path and applies the visibility rule,
+// writing 401/403/404 when the caller may not see it.
+func (s *Server) viewableLesson(w http.ResponseWriter, r *http.Request) (*auth.Principal, catalog.Lesson, bool) {
+	p, ok := principal(w, r)
+	if !ok {
+		return nil, catalog.Lesson{}, false
+	}
+	l, ok := s.loadLesson(w, r)
+	if !ok {
+		return nil, catalog.Lesson{}, false
+	}
+	if err := checkView(r, p, l.State, lessonScope(l)); err != nil {
+		auth.WriteError(w, err)
+		return nil, catalog.Lesson{}, false
+	}
+	return p, l, true
+}
+
+// ownedLesson loads the lesson of the path for its owner or an admin (403 for others).
+func (s *Server) ownedLesson(w http.ResponseWriter, r *http.Request) (*auth.Principal, catalog.Lesson, bool) {
+	p := auth.FromContext(r.Context())
+	l, ok := s.loadLesson(w, r)
+	if !ok {
+		return nil, catalog.Lesson{}, false
+	}
+	if !owns(p, l.TeacherID) {
+		auth.WriteError(w, auth.ErrForbidden)
+		return nil, catalog.Lesson{}, false
+	}
+	return p, l, true
+}
+
+// viewableClip is viewableLesson for the micro-lecture of the path.
+func (s *Server) viewableClip(w http.ResponseWriter, r *http.Request) (*auth.Principal, catalog.MicroLecture, bool) {
+	p, ok := principal(w, r)
+	if !ok {
+		return nil, catalog.MicroLecture{}, false
+	}
+	m, ok := s.loadClip(w, r)
+	if !ok {
+		return nil, catalog.MicroLecture{}, false
+	}
+	if err := checkView(r, p, m.State, clipScope(m)); err != nil {
+		auth.WriteError(w, err)
+		return nil, catalog.MicroLecture{}, false
+	}
+	return p, m, true
+}
+
+// ownedClip is ownedLesson for the micro-lecture of the path.
+func (s *Server) ownedClip(w http.ResponseWriter, r *http.Request) (*auth.Principal, catalog.MicroLecture, bool) {
+	p := auth.FromContext(r.Context())
+	m, ok := s.loadClip(w, r)
+	if !ok {
+		return nil, catalog.MicroLecture{}, false
+	}
+	if !owns(p, m.TeacherID) {
+		auth.WriteError(w, auth.ErrForbidden)
+		return nil, catalog.MicroLecture{}, false
+	}
+	return p, m, true
+}
+
 func (s *Server) loadClip(w http.ResponseWriter, r *http.Request) (catalog.MicroLecture, bool) {
 	id := r.PathValue("id")
 	if !catalog.ValidID(id) {
@@ -158,12 +225,17 @@ func (s *Server) audit(r *http.Request, p *auth.Principal, action, target string
 // --- views
 
 type lessonView struct {
-	ID              string     `json:"id"`
-	AssetID         string     `json:"asset_id"`
-	Title           string     `json:"title"`
-	TeacherID       string     `json:"teacher_id"`
-	TeacherName     string     `json:"teacher_name"`
-	SchoolID        string     `json:"school_id"`
+	ID          string `json:"id"`
+	AssetID     string `json:"asset_id"`
+	Title       string `json:"title"`
+	TeacherID   string `json:"teacher_id"`
+	TeacherName string `json:"teacher_name"`
+	SchoolID    string `json:"school_id"`
+	SchoolName  string `json:"school_name"`
+	// AssetState is the media's state (ready, processing, ...); PosterURL is set once
+	// it is ready.
+	AssetState      string     `json:"asset_state,omitempty"`
+	PosterURL       string     `json:"poster_url,omitempty"`
 	District        string     `json:"district"`
 	Subject         string     `json:"subject"`
 	Grade           string     `json:"grade"`
@@ -192,6 +264,10 @@ func viewLesson(p *auth.Principal, l catalog.Lesson) lessonView {
 		CreatedAt: l.CreatedAt, UpdatedAt: l.UpdatedAt, SubmittedAt: optTime(l.SubmittedAt), ReviewedAt: optTime(l.ReviewedAt)}
 	if v.KnowledgePoints == nil {
 		v.KnowledgePoints = []string{}
+	}
+	v.SchoolName, v.AssetState = l.SchoolName, l.AssetState
+	if l.AssetState == catalog.StateReady {
+		v.PosterURL = "/vod/" + l.AssetID + "/poster.jpg"
 	}
 	if owns(p, l.TeacherID) || seesEverything(p) {
 		v.ShareToken, v.ReviewerID = l.ShareToken, l.ReviewerID
@@ -404,16 +480,8 @@ func (s *Server) fillFromAsset(w http.ResponseWriter, r *http.Request, l *catalo
 }
 
 func (s *Server) getLesson(w http.ResponseWriter, r *http.Request) {
-	p, ok := principal(w, r)
+	p, l, ok := s.viewableLesson(w, r)
 	if !ok {
-		return
-	}
-	l, ok := s.loadLesson(w, r)
-	if !ok {
-		return
-	}
-	if err := checkView(r, p, l.State, lessonScope(l)); err != nil {
-		auth.WriteError(w, err)
 		return
 	}
 	noStore(w)
@@ -421,13 +489,8 @@ func (s *Server) getLesson(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) updateLesson(w http.ResponseWriter, r *http.Request) {
-	p := auth.FromContext(r.Context())
-	l, ok := s.loadLesson(w, r)
+	p, l, ok := s.ownedLesson(w, r)
 	if !ok {
-		return
-	}
-	if !owns(p, l.TeacherID) {
-		auth.WriteError(w, auth.ErrForbidden)
 		return
 	}
 	var in lessonBody
@@ -473,13 +536,8 @@ func (s *Server) updateLesson(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) deleteLesson(w http.ResponseWriter, r *http.Request) {
-	p := auth.FromContext(r.Context())
-	l, ok := s.loadLesson(w, r)
+	p, l, ok := s.ownedLesson(w, r)
 	if !ok {
-		return
-	}
-	if !owns(p, l.TeacherID) {
-		auth.WriteError(w, auth.ErrForbidden)
 		return
 	}
 	var ifState []string
@@ -571,16 +629,8 @@ func (s *Server) reviewLesson(verb string) http.HandlerFunc {
 // --- clips (micro-lectures)
 
 func (s *Server) listClips(w http.ResponseWriter, r *http.Request) {
-	p, ok := principal(w, r)
+	p, l, ok := s.viewableLesson(w, r)
 	if !ok {
-		return
-	}
-	l, ok := s.loadLesson(w, r)
-	if !ok {
-		return
-	}
-	if err := checkView(r, p, l.State, lessonScope(l)); err != nil {
-		auth.WriteError(w, err)
 		return
 	}
 	list, _, err := s.opts.Catalog.ListMicroLectures(r.Context(), catalog.MicroLectureFilter{LessonID: l.ID, Limit: 500})
@@ -606,18 +656,15 @@ type clipBody struct {
 	Visibility     *string `json:"visibility"`
 	// RotateShareToken replaces the share link's secret (update only).
 	RotateShareToken bool `json:"rotate_share_token"`
+	// Recut makes the clip's media again (update only), e.g. after a failed cut.
+	Recut bool `json:"recut"`
 }
 
 // createClip records a clip's metadata in state draft; the cutting task fills in
 // asset_id when the clip's media is made.
 func (s *Server) createClip(w http.ResponseWriter, r *http.Request) {
-	p := auth.FromContext(r.Context())
-	l, ok := s.loadLesson(w, r)
+	p, l, ok := s.ownedLesson(w, r)
 	if !ok {
-		return
-	}
-	if !owns(p, l.TeacherID) {
-		auth.WriteError(w, auth.ErrForbidden)
 		return
 	}
 	var in clipBody
@@ -634,9 +681,19 @@ func (s *Server) createClip(w http.ResponseWriter, r *http.Request) {
 	if m.Visibility == "" {
 		m.Visibility = l.Visibility
 	}
+	cut, ok := s.clipSource(w, r, l)
+	if !ok {
+		return
+	}
 	if err := s.opts.Catalog.CreateMicroLecture(r.Context(), m); err != nil {
 		s.lessonError(w, r, err)
 		return
+	}
+	if cut {
+		if _, err := s.cutClip(r, l, m.ID, m.Start, m.End); err != nil {
+			// The clip's row stays: saving its times again retries the cut.
+			s.opts.Log.Error("clip cut not queued", "clip", m.ID, "error", err)
+		}
 	}
 	m, err := s.opts.Catalog.MicroLecture(r.Context(), m.ID)
 	if err != nil {
@@ -647,17 +704,80 @@ func (s *Server) createClip(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusCreated, viewClip(p, m))
 }
 
+// clipSource says whether a clip of lesson l can be cut now (true) or is recorded
+// without media (false: no queue on this node, or a lesson without media). A lesson
+// whose media is not ready yet refuses clips: 409 not_ready, with its state.
+func (s *Server) clipSource(w http.ResponseWriter, r *http.Request, l catalog.Lesson) (bool, bool) {
+	if s.opts.Clips == nil || l.AssetID == "" {
+		return false, true
+	}
+	a, err := s.opts.Catalog.Asset(r.Context(), l.AssetID)
+	if err != nil {
+		s.lessonError(w, r, err)
+		return false, false
+	}
+	if a.State != catalog.StateReady {
+		writeError(w, http.StatusConflict, "not_ready", fmt.Sprintf("the lesson's video is %s; clips can be cut once it is ready", a.State))
+		return false, false
+	}
+	return true, true
+}
+
+// cutClip makes a new clip asset for micro-lecture mlID, points the micro-lecture at
+// it and queues the cut. A cut that cannot be queued leaves the asset failed with a
+// reason the teacher sees; saving the clip again retries.
+func (s *Server) cutClip(r *http.Request, l catalog.Lesson, mlID string, start, end time.Duration) (string, error) {
+	ctx := r.Context()
+	id := "clip-" + catalog.NewShareToken()[:16]
+	a := catalog.Asset{ID: id, Kind: catalog.KindClip, Title: l.Title, State: catalog.StateQueued, Duration: end - start,
+		SourceKey: "vod/" + l.AssetID + "/"}
+	if err := s.opts.Catalog.CreateAsset(ctx, a); err != nil {
+		return "", err
+	}
+	if _, err := s.opts.Catalog.UpdateMicroLecture(ctx, mlID, catalog.MicroLectureChange{AssetID: &id}); err != nil {
+		return "", err
+	}
+	if err := s.opts.Clips.EnqueueClip(ctx, transcode.ClipV1{V: 1, AssetID: id, SourceAssetID: l.AssetID, Start: start, End: end}); err != nil {
+		_ = s.opts.Catalog.SetFailed(ctx, id, "the task queue did not answer; save the clip again to retry")
+		return "", err
+	}
+	return id, nil
+}
+
+// listAllClips lists micro-lectures across lessons: a teacher's own (everyone may ask
+// for theirs with mine=1; teachers and viewers get only theirs), or, for reviewers and
+// admins, everyone's, e.g. state=approved to publish them.
+func (s *Server) listAllClips(w http.ResponseWriter, r *http.Request) {
+	p := auth.FromContext(r.Context())
+	limit, offset, ok := pageOf(w, r)
+	if !ok {
+		return
+	}
+	q := r.URL.Query()
+	f := catalog.MicroLectureFilter{State: q.Get("state"), KnowledgePoint: q.Get("point"), LessonID: q.Get("lesson"), Limit: limit, Offset: offset}
+	if f.State != "" && !contains(catalog.LessonStates, f.State) {
+		writeError(w, http.StatusBadRequest, "bad_state", "state must be one of "+strings.Join(catalog.LessonStates, ", "))
+		return
+	}
+	if v := q.Get("mine"); v != "" && v != "0" && v != "false" || !seesEverything(p) {
+		f.TeacherID = p.UserID
+	}
+	list, total, err := s.opts.Catalog.ListMicroLectures(r.Context(), f)
+	if err != nil {
+		s.lessonError(w, r, err)
+		return
+	}
+	out := make([]clipView, 0, len(list))
+	for _, m := range list {
+		out = append(out, viewClip(p, m))
+	}
+	noStore(w)
+	writeJSON(w, http.StatusOK, map[string]any{"clips": out, "total": total, "limit": f.Limit, "offset": f.Offset})
+}
+
 func (s *Server) getClip(w http.ResponseWriter, r *http.Request) {
-	p, ok := principal(w, r)
+	p, m, ok := s.viewableClip(w, r)
 	if !ok {
-		return
-	}
-	m, ok := s.loadClip(w, r)
-	if !ok {
-		return
-	}
-	if err := checkView(r, p, m.State, clipScope(m)); err != nil {
-		auth.WriteError(w, err)
 		return
 	}
 	noStore(w)
@@ -665,13 +785,8 @@ func (s *Server) getClip(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) updateClip(w http.ResponseWriter, r *http.Request) {
-	p := auth.FromContext(r.Context())
-	m, ok := s.loadClip(w, r)
+	p, m, ok := s.ownedClip(w, r)
 	if !ok {
-		return
-	}
-	if !owns(p, m.TeacherID) {
-		auth.WriteError(w, auth.ErrForbidden)
 		return
 	}
 	var in clipBody
@@ -691,8 +806,37 @@ func (s *Server) updateClip(w http.ResponseWriter, r *http.Request) {
 		t := catalog.NewShareToken()
 		ch.ShareToken = &t
 	}
-	if (ch.Title != nil || ch.KnowledgePoint != nil || ch.Start != nil || ch.End != nil) && !p.IsAdmin() {
+	if (ch.Title != nil || ch.KnowledgePoint != nil || ch.Start != nil || ch.End != nil || in.Recut) && !p.IsAdmin() {
 		ch.IfState = editable
+	}
+	// New cut points, a clip whose media was never made, or an asked-for recut: cut.
+	if in.Recut || ch.Start != nil && *ch.Start != m.Start || ch.End != nil && *ch.End != m.End ||
+		m.AssetID == "" && (ch.Start != nil || ch.End != nil) {
+		l, err := s.opts.Catalog.Lesson(r.Context(), m.LessonID)
+		if err != nil {
+			s.lessonError(w, r, err)
+			return
+		}
+		cut, ok := s.clipSource(w, r, l)
+		if !ok {
+			return
+		}
+		updated, err := s.opts.Catalog.UpdateMicroLecture(r.Context(), m.ID, ch)
+		if err != nil {
+			s.lessonError(w, r, err)
+			return
+		}
+		if cut {
+			if _, err := s.cutClip(r, l, updated.ID, updated.Start, updated.End); err != nil {
+				s.opts.Log.Error("clip cut not queued", "clip", m.ID, "error", err)
+			}
+		}
+		if m, err = s.opts.Catalog.MicroLecture(r.Context(), m.ID); err != nil {
+			s.lessonError(w, r, err)
+			return
+		}
+		writeJSON(w, http.StatusOK, viewClip(p, m))
+		return
 	}
 	m, err := s.opts.Catalog.UpdateMicroLecture(r.Context(), m.ID, ch)
 	if err != nil {
@@ -703,13 +847,8 @@ func (s *Server) updateClip(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) deleteClip(w http.ResponseWriter, r *http.Request) {
-	p := auth.FromContext(r.Context())
-	m, ok := s.loadClip(w, r)
+	p, m, ok := s.ownedClip(w, r)
 	if !ok {
-		return
-	}
-	if !owns(p, m.TeacherID) {
-		auth.WriteError(w, auth.ErrForbidden)
 		return
 	}
 	var ifState []string
@@ -874,89 +1013,6 @@ func (s *Server) putKnowledgePoints(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]any{"subject": in.Subject, "grade": in.Grade, "points": pts})
 }
 
-// --- captions
-
-type captionView struct {
-	Lang      string    `json:"lang"`
-	Label     string    `json:"label"`
-	Key       string    `json:"key"`
-	CreatedAt time.Time `json:"created_at"`
-}
-
-func (s *Server) listCaptions(w http.ResponseWriter, r *http.Request) {
-	p, ok := principal(w, r)
-	if !ok {
-		return
-	}
-	l, ok := s.loadLesson(w, r)
-	if !ok {
-		return
-	}
-	if err := checkView(r, p, l.State, lessonScope(l)); err != nil {
-		auth.WriteError(w, err)
-		return
-	}
-	caps, err := s.opts.Catalog.Captions(r.Context(), l.ID)
-	if err != nil {
-		s.lessonError(w, r, err)
-		return
-	}
-	out := make([]captionView, 0, len(caps))
-	for _, c := range caps {
-		out = append(out, captionView{Lang: c.Lang, Label: c.Label, Key: c.Key, CreatedAt: c.CreatedAt})
-	}
-	noStore(w)
-	writeJSON(w, http.StatusOK, map[string]any{"captions": out})
-}
-
-// putCaption records a caption track whose .vtt file is already in the store at key.
-func (s *Server) putCaption(w http.ResponseWriter, r *http.Request) {
-	p := auth.FromContext(r.Context())
-	l, ok := s.loadLesson(w, r)
-	if !ok {
-		return
-	}
-	if !owns(p, l.TeacherID) {
-		auth.WriteError(w, auth.ErrForbidden)
-		return
-	}
-	var in struct {
-		Label string `json:"label"`
-		Key   string `json:"key"`
-	}
-	if !decodeJSON(w, r, &in) {
-		return
-	}
-	c := catalog.Caption{LessonID: l.ID, Lang: r.PathValue("lang"), Label: in.Label, Key: in.Key}
-	if err := s.opts.Catalog.PutCaption(r.Context(), c); err != nil {
-		s.lessonError(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, captionView{Lang: c.Lang, Label: c.Label, Key: c.Key, CreatedAt: time.Now().UTC()})
-}
-
-func (s *Server) deleteCaption(w http.ResponseWriter, r *http.Request) {
-	p := auth.FromContext(r.Context())
-	l, ok := s.loadLesson(w, r)
-	if !ok {
-		return
-	}
-	if !owns(p, l.TeacherID) {
-		auth.WriteError(w, auth.ErrForbidden)
-		return
-	}
-	lang := r.PathValue("lang")
-	if !catalog.ValidLang(lang) {
-		s.lessonError(w, r, catalog.ErrNotFound)
-		return
-	}
-	if err := s.opts.Catalog.DeleteCaption(r.Context(), l.ID, lang); err != nil {
-		s.lessonError(w, r, err)
-		return
-	}
-	w.WriteHeader(http.StatusNoContent)
-}
-
 // lessonsOpenAPI describes the endpoints of lessonRoutes for /api/v1/openapi.json.
 func lessonsOpenAPI(jsonErr func(string) map[string]any) map[string]any {
 	idParam := []any{map[string]any{"name": "id", "in": "path", "required": true, "schema": map[string]any{"type": "string"}}}
@@ -994,16 +1050,20 @@ func lessonsOpenAPI(jsonErr func(string) map[string]any) map[string]any {
 			"post": op("Record a micro-lecture (title, knowledge_point, start_ms, end_ms, visibility) in draft; the cutting task fills asset_id",
 				"201 Clip", "400 bad times or field", "401 sign in", "403 not the owner", "404 no such lesson"),
 		},
+		"/api/v1/clips": map[string]any{"get": noID(op("Micro-lectures across lessons: the caller's own (mine=1; always so for teachers and viewers), "+
+			"or everyone's for reviewers and admins. Query: state, point, lesson, limit, offset", `200 {"clips": [Clip], "total": n}`, "400 bad state", "401 sign in"))},
 		"/api/v1/clips/{id}": map[string]any{
 			"get":    op("One micro-lecture", "200 Clip", "401 sign in", "403 not visible", "404 no such clip"),
 			"patch":  op("Edit a micro-lecture (as lessons)", "200 Clip", "400 bad field", "401 sign in", "403 not the owner", "404 no such clip", "409 not editable"),
 			"delete": op("Delete a micro-lecture (as lessons)", "204 deleted", "401 sign in", "403 not the owner", "404 no such clip", "409 not deletable"),
 		},
 		"/api/v1/lessons/{id}/captions": map[string]any{
-			"get": op("The lesson's caption tracks", `200 {"captions": [{lang, label, key}]}`, "401 sign in", "403 not visible", "404 no such lesson"),
+			"get": op("The lesson's caption tracks", `200 {"captions": [{lang, label, url, created_at}]}`, "401 sign in", "403 not visible", "404 no such lesson"),
 		},
 		"/api/v1/lessons/{id}/captions/{lang}": map[string]any{
-			"put":    op("Add or replace the caption track of a language ({label, key}: the .vtt's object key)", "200 caption", "400 bad lang or key", "401 sign in", "403 not the owner", "404 no such lesson"),
+			"get": op("The track's WebVTT file (text/vtt)", "200 WebVTT", "401 sign in", "403 not visible", "404 no such lesson or track"),
+			"put": op("Add or replace the caption track of a language: the body is a WebVTT or SRT file (UTF-8, at most 2 MiB; SRT is converted), ?label= names it",
+				"200 {lang, label, url, created_at}", "400 bad lang", "401 sign in", "403 not the owner", "404 no such lesson", "413 too large", "422 not a caption file, with the reason"),
 			"delete": op("Remove a caption track", "204 removed", "401 sign in", "403 not the owner", "404 no such lesson or track"),
 		},
 		"/api/v1/review/queue": map[string]any{"get": noID(op("Submitted lessons and clips, oldest first (reviewers)",

@@ -104,7 +104,7 @@ func TestLessonsAPI(t *testing.T) {
 			{"POST", lesson + "/reject", map[string]string{"reason": "x"}, []*client{t1, t2, va}},
 			{"POST", lesson + "/publish", nil, []*client{t1, t2, va}},
 			{"POST", lesson + "/clips", map[string]any{"title": "x", "start_ms": 0, "end_ms": 1000}, []*client{t2, va, rev}},
-			{"PUT", lesson + "/captions/en", map[string]string{"key": "c/en.vtt"}, []*client{t2, va, rev}},
+			{"PUT", lesson + "/captions/en", "WEBVTT\n\n00:00.000 --> 00:01.000\nhi\n", []*client{t2, va, rev}},
 			{"DELETE", lesson + "/captions/en", nil, []*client{t2, va, rev}},
 			{"GET", "/api/v1/review/queue", nil, []*client{t1, va}},
 			{"PUT", "/api/v1/knowledge-points", map[string]any{"subject": "数学", "grade": "八年级", "points": []string{"x"}}, []*client{t1, va}},
@@ -294,15 +294,32 @@ func TestLessonsAPI(t *testing.T) {
 		}
 		anon.must(200, "GET", clip, nil)
 
-		// --- captions.
-		t1.must(400, "PUT", lesson+"/captions/"+url.PathEscape("zh_CN!"), map[string]string{"key": "c.vtt"})
-		t1.must(400, "PUT", lesson+"/captions/en", map[string]string{"key": "../../etc/passwd"})
-		t1.must(200, "PUT", lesson+"/captions/zh-CN", map[string]string{"label": "中文", "key": "captions/" + id + "/zh-CN.vtt"})
-		if r := anon.must(200, "GET", lesson+"/captions", nil); len(r.body["captions"].([]any)) != 1 {
+		// --- captions: the file itself, checked and kept as WebVTT; SRT converted.
+		t1.must(400, "PUT", lesson+"/captions/"+url.PathEscape("zh_CN!"), "WEBVTT\n\n00:00.000 --> 00:01.000\nhi\n")
+		if r := t1.do("PUT", lesson+"/captions/en", "hello, not captions"); r.status != 422 || !strings.Contains(r.raw, "WEBVTT") {
+			t.Fatalf("non-caption file: %d %s", r.status, r.raw)
+		}
+		if r := t1.do("PUT", lesson+"/captions/en", strings.Repeat("x", 3<<20)); r.status != 413 {
+			t.Fatalf("oversized caption file: %d %s", r.status, r.raw)
+		}
+		srt := "1\r\n00:00:01,000 --> 00:00:03,000\r\n同学们好\r\n"
+		r = t1.must(200, "PUT", lesson+"/captions/zh-CN?label="+url.QueryEscape("中文"), srt, "Content-Type", "application/x-subrip")
+		if str(r.body, "label") != "中文" || str(r.body, "url") != lesson+"/captions/zh-CN" {
+			t.Fatalf("caption put: %s", r.raw)
+		}
+		r = anon.must(200, "GET", lesson+"/captions", nil)
+		if list := r.body["captions"].([]any); len(list) != 1 || list[0].(map[string]any)["url"] != lesson+"/captions/zh-CN" {
 			t.Fatalf("captions: %s", r.raw)
 		}
+		r = anon.must(200, "GET", lesson+"/captions/zh-CN", nil)
+		if !strings.HasPrefix(r.header.Get("Content-Type"), "text/vtt") || r.raw != "WEBVTT\n\n1\n00:00:01.000 --> 00:00:03.000\n同学们好\n\n" {
+			t.Fatalf("caption file: %q %q", r.header.Get("Content-Type"), r.raw)
+		}
+		anon.must(404, "GET", lesson+"/captions/en", nil)
+		anon.must(404, "GET", lesson+"/captions/..%2F..%2Fetc%2Fpasswd", nil)
 		t1.must(204, "DELETE", lesson+"/captions/zh-CN", nil)
 		t1.must(404, "DELETE", lesson+"/captions/zh-CN", nil)
+		anon.must(404, "GET", lesson+"/captions/zh-CN", nil)
 
 		// --- bad and traversing ids are 404, never a file or a 500.
 		for _, p := range []string{"/api/v1/lessons/..%2F..%2Fetc%2Fpasswd", "/api/v1/lessons/LES-UPPER", "/api/v1/lessons/les-missing",
@@ -323,16 +340,28 @@ func TestLessonsAPI(t *testing.T) {
 		}
 		r = t1.must(201, "POST", "/api/v1/lessons", map[string]any{"title": "带视频的课", "asset_id": "up-lesson-media", "visibility": "public"})
 		media := "/api/v1/assets/up-lesson-media"
-		if str(r.body, "origin") != "upload" {
-			t.Fatalf("origin from the asset: %s", r.raw)
+		if str(r.body, "origin") != "upload" || str(r.body, "asset_state") != "ready" || str(r.body, "poster_url") != "/vod/up-lesson-media/poster.jpg" ||
+			str(r.body, "school_name") != "东城一中" {
+			t.Fatalf("origin, media state, poster and school from the asset and school: %s", r.raw)
+		}
+		if r := t1.must(200, "GET", "/api/v1/lessons?mine=1&q="+url.QueryEscape("带视频"), nil); !strings.Contains(r.raw, `"poster_url": "/vod/up-lesson-media/poster.jpg"`) ||
+			!strings.Contains(r.raw, `"school_name": "东城一中"`) {
+			t.Fatalf("listing without media state: %s", r.raw)
 		}
 		anon.must(401, "GET", media, nil)
 		va.must(403, "GET", media, nil)
 		t1.must(200, "GET", media, nil)
 		rev.must(200, "GET", media, nil)
 		anon.must(200, "GET", "/api/v1/assets/up-free-media", nil) // no lesson uses it: its own rules
-		if r := anon.must(200, "GET", "/api/v1/assets", nil); strings.Contains(r.raw, "up-lesson-media") || !strings.Contains(r.raw, "up-free-media") {
-			t.Fatalf("anonymous asset listing: %s", r.raw)
+		if r := anon.must(200, "GET", "/api/v1/assets", nil); strings.Contains(r.raw, "up-lesson-media") || !strings.Contains(r.raw, "up-free-media") ||
+			fmt.Sprint(r.body["total"]) != fmt.Sprint(len(r.body["assets"].([]any))) {
+			t.Fatalf("anonymous asset listing (total counts only what the caller sees): %s", r.raw)
+		}
+		if r := anon.must(200, "GET", "/api/v1/assets?limit=1&offset=1", nil); len(r.body["assets"].([]any)) != 0 {
+			t.Fatalf("anonymous second page: %s", r.raw)
+		}
+		if r := rev.must(200, "GET", "/api/v1/assets", nil); !strings.Contains(r.raw, "up-lesson-media") || fmt.Sprint(r.body["total"]) != "2" {
+			t.Fatalf("reviewer asset listing: %s", r.raw)
 		}
 		mediaLesson := "/api/v1/lessons/" + str(r.body, "id")
 		t1.must(200, "POST", mediaLesson+"/submit", nil)

@@ -96,6 +96,10 @@ type Lesson struct {
 	SubmittedAt     time.Time
 	ReviewedAt      time.Time
 	ReviewerID      string
+	// Read-only, filled in when read: the state of the media asset ("" without one)
+	// and the school's name, so a listing needs no request per lesson.
+	AssetState string
+	SchoolName string
 }
 
 // Limits of lesson fields, in characters.
@@ -301,10 +305,64 @@ func (c *Catalog) Lesson(ctx context.Context, id string) (Lesson, error) {
 		return Lesson{}, fmt.Errorf("catalog: lesson %s: %w", id, err)
 	}
 	ls := []Lesson{l}
-	if err := c.fillPoints(ctx, ls); err != nil {
+	if err := c.fill(ctx, ls); err != nil {
 		return Lesson{}, err
 	}
 	return ls[0], nil
+}
+
+// fill completes lessons read from the lessons table: knowledge points, asset state
+// and school name, each in one query for all of ls.
+func (c *Catalog) fill(ctx context.Context, ls []Lesson) error {
+	if err := c.fillPoints(ctx, ls); err != nil {
+		return err
+	}
+	var assets, schools []string
+	for _, l := range ls {
+		if l.AssetID != "" {
+			assets = append(assets, l.AssetID)
+		}
+		if l.SchoolID != "" {
+			schools = append(schools, l.SchoolID)
+		}
+	}
+	states, err := c.lookup(ctx, `SELECT id, state FROM assets WHERE id IN `, assets)
+	if err != nil {
+		return err
+	}
+	names, err := c.lookup(ctx, `SELECT id, name FROM schools WHERE id IN `, schools)
+	if err != nil {
+		return err
+	}
+	for i := range ls {
+		ls[i].AssetState, ls[i].SchoolName = states[ls[i].AssetID], names[ls[i].SchoolID]
+	}
+	return nil
+}
+
+// lookup runs query (ending in "IN ") for ids and maps its first column to its second.
+func (c *Catalog) lookup(ctx context.Context, query string, ids []string) (map[string]string, error) {
+	out := map[string]string{}
+	if len(ids) == 0 {
+		return out, nil
+	}
+	args := make([]any, len(ids))
+	for i, id := range ids {
+		args[i] = id
+	}
+	rows, err := c.db.QueryContext(ctx, c.q(query+`(?`+strings.Repeat(", ?", len(ids)-1)+`)`), args...)
+	if err != nil {
+		return nil, fmt.Errorf("catalog: %s: %w", strings.Fields(query)[4], err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var k, v string
+		if err := rows.Scan(&k, &v); err != nil {
+			return nil, err
+		}
+		out[k] = v
+	}
+	return out, rows.Err()
 }
 
 // fillPoints loads the knowledge points of ls in one query.
@@ -663,5 +721,5 @@ func (c *Catalog) ListLessons(ctx context.Context, f LessonFilter) ([]Lesson, in
 	if err != nil {
 		return nil, 0, err
 	}
-	return out, total, c.fillPoints(ctx, out)
+	return out, total, c.fill(ctx, out)
 }

@@ -117,6 +117,7 @@ func (c *Catalog) MicroLecture(ctx context.Context, id string) (MicroLecture, er
 // MicroLectureFilter selects micro-lectures; empty fields do not filter.
 type MicroLectureFilter struct {
 	LessonID       string
+	TeacherID      string // the lesson's teacher
 	State          string
 	KnowledgePoint string
 	Limit, Offset  int
@@ -127,7 +128,7 @@ type MicroLectureFilter struct {
 func (c *Catalog) ListMicroLectures(ctx context.Context, f MicroLectureFilter) ([]MicroLecture, int, error) {
 	var where []string
 	var args []any
-	for _, e := range []struct{ col, v string }{{"m.lesson_id", f.LessonID}, {"m.state", f.State}, {"m.knowledge_point", f.KnowledgePoint}} {
+	for _, e := range []struct{ col, v string }{{"m.lesson_id", f.LessonID}, {"l.teacher_id", f.TeacherID}, {"m.state", f.State}, {"m.knowledge_point", f.KnowledgePoint}} {
 		if e.v != "" {
 			where = append(where, e.col+` = ?`)
 			args = append(args, e.v)
@@ -138,8 +139,13 @@ func (c *Catalog) ListMicroLectures(ctx context.Context, f MicroLectureFilter) (
 		cond = ` WHERE ` + strings.Join(where, ` AND `)
 	}
 	order := `m.lesson_id, m.start_ms, m.id`
-	if f.State == ReviewSubmitted {
+	switch {
+	case f.State == ReviewSubmitted:
 		order = `m.submitted_at, m.id`
+	case f.State == ReviewApproved:
+		order = `m.reviewed_at, m.id`
+	case f.LessonID == "":
+		order = `m.created_at DESC, m.id`
 	}
 	return listPage(ctx, c, "micro-lectures", microColumns, strings.TrimSpace(microFrom)+cond, order, args, f.Limit, f.Offset, scanMicro)
 }

@@ -69,7 +69,9 @@ func tusUpload(t *testing.T, se *session, file, title string) (int, string) {
 		t.Fatal(err)
 	}
 	meta := "filename " + base64.StdEncoding.EncodeToString([]byte(filepath.Base(file))) +
-		",title " + base64.StdEncoding.EncodeToString([]byte(title))
+		",title " + base64.StdEncoding.EncodeToString([]byte(title)) +
+		",subject " + base64.StdEncoding.EncodeToString([]byte("数学")) + ",grade " + base64.StdEncoding.EncodeToString([]byte("八年级")) +
+		",visibility " + base64.StdEncoding.EncodeToString([]byte("district"))
 	res := se.do(t, "POST", "/api/v1/uploads/", nil, "Tus-Resumable", "1.0.0",
 		"Upload-Length", fmt.Sprint(len(data)), "Upload-Metadata", meta)
 	res.Body.Close()
@@ -119,7 +121,8 @@ func TestUploadBecomesLesson(t *testing.T) {
 	res := se.do(t, "GET", "/api/v1/lessons?q="+"勾股", nil)
 	b, _ := io.ReadAll(res.Body)
 	res.Body.Close()
-	if res.StatusCode != 200 || !strings.Contains(string(b), "第三章 勾股定理的证明") || !strings.Contains(string(b), a.ID) {
+	if res.StatusCode != 200 || !strings.Contains(string(b), "第三章 勾股定理的证明") || !strings.Contains(string(b), a.ID) ||
+		!strings.Contains(string(b), `"subject": "数学"`) || !strings.Contains(string(b), `"grade": "八年级"`) || !strings.Contains(string(b), `"visibility": "district"`) {
 		t.Fatalf("lesson search: %d %s", res.StatusCode, b)
 	}
 	if code, _, m := httpGet(t, s.HTTP+"/vod/"+a.ID+"/master.m3u8", "Cookie", se.cookie.String()); code != 200 || !bytes.Contains(m, []byte("RESOLUTION=640x360")) {

@@ -360,8 +360,11 @@ func (s *Server) Offer(ctx context.Context, path, offer, remote string) (answer,
 
 // Delete ends a viewer's session.
 func (s *Server) Delete(id string) error {
+	// Forget the session at once: its teardown finishes in the background, and a
+	// second DELETE meanwhile must already find it gone.
 	s.mu.Lock()
 	v := s.viewers[id]
+	delete(s.viewers, id)
 	s.mu.Unlock()
 	if v == nil {
 		return ErrSessionNotFound

@@ -159,6 +159,16 @@ const senderBrowser = await chromium.launch({
 const http4xx = /Failed to load resource: the server responded with a status of 4\d\d/;
 
 // ---- the recordings pages: /library and /watch/<id>.
+// The VOD player (src/vodplayer.ts) is mounted into #player-root; its parts
+// without an id are found by data-testid or data-part.
+const VOD = {
+  message: '[data-testid="vod-message"] [data-part="message-text"]',
+  bigplay: '[data-testid="vod-bigplay"]',
+  audioOnly: '[data-part="audio-only"]',
+  previewImg: '#seek .preview-img',
+  toastText: '[data-part="toast-text"]',
+  restart: '[data-part="restart"]',
+};
 async function vodChecks() {
   const now = Date.parse('2026-11-23T13:27:00Z');
   const asset = (id, over = {}) => ({
@@ -188,9 +198,11 @@ async function vodChecks() {
   // Library: states, progress, polling until settled, filters, paging, empty.
   {
     const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
-    const errors = watchErrors(page);
+    const errors = watchErrors(page, [http4xx]);
     const queries = [];
     let polls = 0;
+    // Nobody signed in (the top bar asks).
+    await page.route('**/api/v1/auth/me', (route) => json(route, 401, { error: { code: 'unauthorized', message: 'sign in' } }));
     await page.route('**/api/v1/assets?*', (route) => {
       const q = new URL(route.request().url()).searchParams;
       queries.push({ state: q.get('state'), offset: q.get('offset'), limit: q.get('limit'), auth: route.request().headers()['authorization'] ?? null });
@@ -212,7 +224,7 @@ async function vodChecks() {
         total: 3,
       });
     });
-    await page.goto(`${base}/library?token=tk`);
+    await page.goto(`${base}/library?tab=recordings&token=tk`);
     check(await waitFor(page, () => document.querySelectorAll('#asset-list li').length === 3), 'library: three assets');
     const cards = await page.$$eval('#asset-list li', (lis) =>
       lis.map((li) => ({
@@ -277,14 +289,176 @@ async function vodChecks() {
 
     // Nothing recorded yet.
     const p2 = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+    await p2.route('**/api/v1/auth/me', (route) => json(route, 401, { error: { code: 'unauthorized', message: 'sign in' } }));
     await p2.route('**/api/v1/assets?*', (route) => json(route, 200, { assets: [], total: 0 }));
-    await p2.goto(`${base}/library`);
+    await p2.goto(`${base}/library?tab=recordings`);
     check(await waitFor(p2, () => !document.getElementById('empty').hidden), 'library: empty');
     check((await p2.textContent('#empty-title')) === '暂无录像' && (await p2.isHidden('#pager')), 'library: 暂无录像');
     // The live page links here.
     await p2.route('**/api/v1/streams', (route) => json(route, 200, { streams: [] }));
     await p2.goto(`${base}/`);
     check((await p2.textContent('.topnav a[href="/library"]')) === '课程回放', 'home: links to the recordings');
+    await p2.close();
+  }
+
+  // Library, lessons tab (the default): a search from the URL, highlighted matches,
+  // posters only of ready assets, typing with a pause, errors with a retry, the
+  // empty state, paging and the back button, filters; then coverage.
+  {
+    const lesson = (id, over = {}) => ({
+      id, asset_id: '', title: `第 ${id} 课`, teacher_id: 't1', teacher_name: '王老师', school_id: 'school-a', district: '海淀',
+      subject: '数学', grade: '八年级', textbook_edition: '', chapter: '', duration_ms: 2700000, knowledge_points: [],
+      state: 'published', visibility: 'public', created_at: new Date(now).toISOString(), submitted_at: null, ...over,
+    });
+    const all = Array.from({ length: 30 }, (_, i) => lesson(`l${i + 1}`));
+    const found = [
+      lesson('l-pyth', { title: '勾股定理 第一课', asset_id: 'v1', knowledge_points: ['实数', '勾股定理'] }),
+      lesson('l-draft', { title: '<b>勾股</b>定理的逆定理', asset_id: 'a-proc', state: 'submitted', teacher_name: '李勾股' }),
+    ];
+    const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+    const errors = watchErrors(page, [http4xx, /status of 500/]);
+    const lessonQueries = [];
+    const assetAsks = [];
+    const mediaAsks = [];
+    let failing = true;
+    page.on('request', (r) => r.url().includes('/vod/') && mediaAsks.push(new URL(r.url()).pathname));
+    await page.route('**/api/v1/auth/me', (route) => json(route, 401, { error: { code: 'unauthorized', message: 'sign in' } }));
+    await page.route('**/api/v1/lessons?*', (route) => {
+      const q = new URL(route.request().url()).searchParams;
+      lessonQueries.push(Object.fromEntries(q));
+      const search = q.get('q') ?? '';
+      if (search === 'boom' && failing) {
+        failing = false;
+        return json(route, 500, { error: { code: 'internal', message: 'database is locked' } });
+      }
+      if (search === '勾股') return json(route, 200, { lessons: found, total: 2 });
+      if (search) return json(route, 200, { lessons: [], total: 0 });
+      const offset = Number(q.get('offset'));
+      return json(route, 200, { lessons: all.slice(offset, offset + Number(q.get('limit'))), total: all.length });
+    });
+    await page.route('**/api/v1/assets/*', (route) => {
+      const id = new URL(route.request().url()).pathname.split('/').pop();
+      assetAsks.push(id);
+      if (id === 'v1') return json(route, 200, asset('v1', { master_url: '/vod/v1/master.m3u8', poster_url: '/vod/v1/poster.jpg', storyboard_url: '/vod/v1/storyboard.vtt' }));
+      return json(route, 200, asset(id, { state: 'processing', percent: 40 }));
+    });
+    await page.goto(`${base}/library?q=${encodeURIComponent('勾股')}`);
+    check(await waitFor(page, () => !!document.querySelector('a[href^="/lessons/l-pyth"]')), 'lessons: /library?q=勾股 opens with results');
+    check((await page.inputValue('[data-testid="library-search"]')) === '勾股', 'lessons: the search box holds the query');
+    check(lessonQueries[0]?.q === '勾股' && lessonQueries[0].limit === '24' && lessonQueries[0].offset === '0', `lessons: query ${JSON.stringify(lessonQueries[0])}`);
+    const cards = await page.$$eval('#lesson-list > li', (lis) =>
+      lis.map((li) => ({
+        id: li.dataset.id,
+        href: li.querySelector('a').getAttribute('href'),
+        title: li.querySelector('.lesson-title').textContent,
+        marks: [...li.querySelectorAll('mark')].map((m) => m.textContent),
+        badge: li.querySelector('.badge-review')?.textContent ?? null,
+        by: li.querySelector('.lesson-by').textContent,
+        meta: li.querySelector('.lesson-subject')?.textContent ?? null,
+        duration: li.querySelector('.thumb-duration')?.textContent ?? null,
+        points: [...li.querySelectorAll('.lesson-point')].map((p) => p.textContent),
+        bold: li.querySelectorAll('b').length,
+      })),
+    );
+    check(cards.length === 2 && cards[0].href === '/lessons/l-pyth', `lessons: two cards linking their lesson (${cards.map((c) => c.href)})`);
+    check(cards[0].title === '勾股定理 第一课' && cards[0].marks.join() === '勾股,勾股', `lessons: match highlighted (${JSON.stringify(cards[0])})`);
+    check(cards[0].points.join() === '勾股定理,实数', `lessons: matched knowledge point first (${cards[0].points})`);
+    check(cards[1].title === '<b>勾股</b>定理的逆定理' && cards[1].bold === 0, 'lessons: markup in a title stays text');
+    check(cards[0].badge === null && cards[1].badge === '待审核', `lessons: badge only off published (${cards.map((c) => c.badge)})`);
+    check(cards[0].meta === '数学 · 八年级' && cards[0].duration === '45:00' && cards[0].by.includes('王老师') && cards[0].by.includes('school-a'), `lessons: card details (${JSON.stringify(cards[0])})`);
+    check(await waitFor(page, () => document.querySelector('li[data-id="l-pyth"] img')?.getAttribute('src') === '/vod/v1/poster.jpg'), 'lessons: poster of the ready asset');
+    await sleep(500);
+    check((await page.$('li[data-id="l-draft"] img')) === null && !mediaAsks.some((u) => u.includes('a-proc')), `lessons: no poster asked of an asset not ready (${mediaAsks})`);
+    check(await page.isHidden('#lessons-state-field'), 'lessons: no state filter for anonymous visitors');
+    await page.screenshot({ path: join(out, 'library-lessons.png'), fullPage: true });
+
+    // Typing: one request after the pause, the URL follows.
+    const before = lessonQueries.length;
+    await page.focus('[data-testid="library-search"]');
+    await page.keyboard.press('Control+A'); // the first key typed replaces the old search
+    await page.keyboard.type('二次函数', { delay: 60 });
+    check(await waitFor(page, () => !document.getElementById('lessons-empty').hidden), 'lessons: no match shows the empty state');
+    await sleep(400);
+    const typed = lessonQueries.slice(before);
+    check(typed.length === 1 && typed[0].q === '二次函数', `lessons: one search after typing (${typed.map((q) => q.q)})`);
+    check(new URL(page.url()).searchParams.get('q') === '二次函数', `lessons: query in the URL (${page.url()})`);
+    check((await page.textContent('#lessons-empty-title')) === '没有找到与“二次函数”相关的课程', `lessons: empty text ${await page.textContent('#lessons-empty-title')}`);
+
+    // Enter searches at once; a failure says so and retry works.
+    await page.fill('[data-testid="library-search"]', 'boom');
+    await page.press('[data-testid="library-search"]', 'Enter');
+    check(await waitFor(page, () => !document.querySelector('[data-testid="library-error"]').hidden, undefined, 2000), 'lessons: error shown');
+    check((await page.textContent('#lessons-error-text')).includes('database is locked'), `lessons: error text ${await page.textContent('#lessons-error-text')}`);
+    await page.click('[data-testid="library-retry"]');
+    check(await waitFor(page, () => document.querySelector('[data-testid="library-error"]').hidden && !document.getElementById('lessons-empty').hidden), 'lessons: retry loads again');
+
+    // Clear filters: the whole list, 30 lessons in two pages; the back button returns.
+    await page.click('[data-testid="library-reset"]');
+    check(await waitFor(page, () => document.querySelectorAll('#lesson-list > li').length === 24), 'lessons: 24 a page');
+    check((await page.textContent('[data-testid="library-total"]')) === '共 30 节课程' && (await page.isDisabled('#lessons-prev')), `lessons: count ${await page.textContent('[data-testid="library-total"]')}`);
+    await page.click('[data-testid="library-next"]');
+    check(await waitFor(page, () => document.querySelectorAll('#lesson-list > li').length === 6), 'lessons: page 2');
+    check(lessonQueries.at(-1).offset === '24' && new URL(page.url()).searchParams.get('page') === '2', `lessons: offset ${lessonQueries.at(-1).offset}, ${page.url()}`);
+    await page.goBack();
+    check(await waitFor(page, () => document.querySelectorAll('#lesson-list > li').length === 24), 'lessons: back button returns to page 1');
+    // A filter box searches on Enter.
+    await page.fill('[data-testid="library-grade"]', '九年级');
+    await page.press('[data-testid="library-grade"]', 'Enter');
+    for (let i = 0; i < 30 && lessonQueries.at(-1)?.grade !== '九年级'; i++) await sleep(100); // the request follows the URL
+    check(new URL(page.url()).searchParams.get('grade') === '九年级' && lessonQueries.at(-1).grade === '九年级', `lessons: grade filter ${JSON.stringify(lessonQueries.at(-1))}`);
+    await page.click('#lang-toggle');
+    check(await waitFor(page, () => document.querySelector('[data-testid="library-tab-lessons"]').textContent === 'Lessons'), 'lessons: English tabs');
+    await page.click('#lang-toggle');
+    check(new Set(assetAsks).size === assetAsks.length, `lessons: each asset asked once (${assetAsks})`);
+    await page.setViewportSize({ width: 390, height: 844 });
+    await page.click('[data-testid="library-reset"]');
+    await sleep(500);
+    await page.screenshot({ path: join(out, 'library-lessons-phone.png') });
+    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+    check(overflow <= 0, `lessons: fits a phone (${overflow} px too wide)`);
+    check(errors.length === 0, `no console errors (${errors.join(' | ')})`);
+
+    // Coverage: anonymous visitors are asked to sign in.
+    await page.goto(`${base}/library?tab=coverage`);
+    check(await waitFor(page, () => !document.querySelector('[data-testid="coverage-signin"]').hidden), 'coverage: sign-in asked of anonymous visitors');
+    check((await page.getAttribute('#coverage-signin-link', 'href')) === '/signin?next=%2Flibrary%3Ftab%3Dcoverage', `coverage: sign-in link ${await page.getAttribute('#coverage-signin-link', 'href')}`);
+    check((await page.getAttribute('[data-testid="library-tab-coverage"]', 'aria-current')) === 'page', 'coverage: its tab is current');
+    await page.close();
+
+    // Coverage and the state filter for a reviewer.
+    const p2 = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+    const errors2 = watchErrors(p2);
+    const covQueries = [];
+    await p2.route('**/api/v1/auth/me', (route) =>
+      json(route, 200, { user: { id: 'r1', username: 'r1', display_name: '审核员', role: 'reviewer' }, method: 'session', csrf_token: 'x' }));
+    await p2.route('**/api/v1/coverage?*', (route) => {
+      covQueries.push(Object.fromEntries(new URL(route.request().url()).searchParams));
+      return json(route, 200, {
+        subject: '数学', grade: '八年级', covered: 1, total: 3,
+        points: [
+          { point: '勾股定理', covered: true, micro_lectures: 2, clip_ids: ['c1', 'c2'], lessons: 2, in_curriculum: true },
+          { point: '勾股定理的逆定理', covered: false, micro_lectures: 0, clip_ids: [], lessons: 1, in_curriculum: true },
+          { point: '一次函数', covered: false, micro_lectures: 0, clip_ids: [], lessons: 0, in_curriculum: true },
+        ],
+      });
+    });
+    await p2.route('**/api/v1/lessons?*', (route) => json(route, 200, { lessons: [], total: 0 }));
+    await p2.goto(`${base}/library?tab=coverage&subject=${encodeURIComponent('数学')}&grade=${encodeURIComponent('八年级')}`);
+    check(await waitFor(p2, () => !document.getElementById('coverage-result').hidden), 'coverage: loads from the URL');
+    check(covQueries[0]?.subject === '数学' && covQueries[0].grade === '八年级', `coverage: query ${JSON.stringify(covQueries[0])}`);
+    check((await p2.textContent('#coverage-summary-text')) === '已覆盖 1 / 3 个知识点（33%）', `coverage: summary ${await p2.textContent('#coverage-summary-text')}`);
+    const cov = await p2.$$eval('.lib-cov-point', (lis) => lis.map((li) => ({ point: li.dataset.point, covered: li.dataset.covered, links: [...li.querySelectorAll('a')].map((a) => a.getAttribute('href')) })));
+    check(cov.map((c) => `${c.point}:${c.covered}`).join() === '勾股定理的逆定理:false,一次函数:false,勾股定理:true', `coverage: points ${JSON.stringify(cov)}`);
+    check(cov[2].links.join() === '/clips/c1,/clips/c2', `coverage: covered point links its micro-lectures (${cov[2].links})`);
+    check(cov[0].links[0]?.startsWith('/library?tab=lessons&point=') && cov[1].links.length === 0, `coverage: uncovered point links its lessons (${cov[0].links})`);
+    await p2.screenshot({ path: join(out, 'library-coverage.png'), fullPage: true });
+    await p2.fill('[data-testid="coverage-grade"]', '九年级');
+    await p2.click('[data-testid="coverage-go"]');
+    check(await waitFor(p2, () => new URL(location.href).searchParams.get('grade') === '九年级') && covQueries.at(-1)?.grade === '九年级', 'coverage: a new grade');
+    await p2.goto(`${base}/library`);
+    check(await waitFor(p2, () => !document.getElementById('lessons-state-field').hidden), 'lessons: reviewers get the state filter');
+    check(await waitFor(p2, () => (document.getElementById('lessons-empty-title').textContent ?? '') === '暂无课程'), 'lessons: 暂无课程');
+    check(errors2.length === 0, `no console errors (${errors2.join(' | ')})`);
     await p2.close();
   }
 
@@ -303,9 +477,9 @@ async function vodChecks() {
     check(d.error === '出错了：no such asset' && d.errorCode === 'asset_not_found', `watch 404: ${d.error} ${d.errorCode}`);
     await page.goto(`${base}/watch/bad1`);
     check(await waitFor(page, () => window.__classcast?.vod?.state === 'failed'), 'watch failed: state failed');
-    check((await page.textContent('#message-text')) === '处理失败：source has no video', `watch failed: ${await page.textContent('#message-text')}`);
+    check((await page.textContent(VOD.message)) === '处理失败：source has no video', `watch failed: ${await page.textContent(VOD.message)}`);
     await page.click('#lang-toggle');
-    check((await page.textContent('#message-text')) === 'Processing failed: source has no video', 'watch failed: English');
+    check((await page.textContent(VOD.message)) === 'Processing failed: source has no video', 'watch failed: English');
     await page.click('#lang-toggle');
     await page.screenshot({ path: join(out, 'watch-failed.png') });
     await page.goto(`${base}/watch/..%2Fetc`);
@@ -338,13 +512,13 @@ async function vodChecks() {
   });
   await page.goto(`${base}/watch/v1?token=tk`);
   check(await waitFor(page, () => window.__classcast?.vod?.state === 'pending'), 'watch: pending while processing');
-  check((await page.textContent('#message-text')) === '正在处理 30% · 转码', `watch: ${await page.textContent('#message-text')}`);
+  check((await page.textContent(VOD.message)) === '正在处理 30% · 转码', `watch: ${await page.textContent(VOD.message)}`);
   await page.screenshot({ path: join(out, 'watch-processing.png') });
   const t0 = Date.now();
   check(await waitFor(page, () => ['playing', 'paused'].includes(window.__classcast.vod.state), undefined, 15_000), `watch: ready after ${Date.now() - t0} ms (${calls} polls)`);
   if ((await page.evaluate(() => window.__classcast.vod.state)) === 'paused') {
     console.log('     autoplay with sound refused: pressing play');
-    await page.click('#bigplay');
+    await page.click(VOD.bigplay);
   }
   check(await waitFor(page, () => window.__classcast.vod.state === 'playing' && window.__classcast.vod.currentTime > 1, undefined, 10_000), 'watch: playing, time advancing');
   let v = await page.evaluate(() => window.__classcast.vod);
@@ -358,6 +532,9 @@ async function vodChecks() {
   check(apiAuth === 'Bearer tk' && playlist?.auth === 'Bearer tk' && segment?.auth === 'Bearer tk', `watch: token sent to the API and with HLS requests (${apiAuth}, ${playlist?.auth}, ${segment?.auth})`);
   check((await page.getAttribute('#back', 'href')) === '/library?token=tk', 'watch: back link carries the token');
   check((await page.title()) === 'classcast 回放 · 二次函数复习', `watch: title ${await page.title()}`);
+  // The page's details under the player: name, length from the media, the room.
+  const info = { title: await page.textContent('#title'), meta: await page.textContent('#meta') };
+  check(info.title === '二次函数复习' && info.meta.includes('时长 0:40') && info.meta.includes('school-a/room-101'), `watch: details ${JSON.stringify(info)}`);
 
   // Quality menu.
   await page.hover('#stage');
@@ -376,7 +553,7 @@ async function vodChecks() {
   const ta = await page.evaluate(() => window.__classcast.vod.currentTime);
   await sleep(1200);
   v = await page.evaluate(() => window.__classcast.vod);
-  check(v.currentTime > ta + 0.5 && (await page.isVisible('#audio-only')), `watch: audio only plays on (${ta.toFixed(1)} → ${v.currentTime.toFixed(1)} s)`);
+  check(v.currentTime > ta + 0.5 && (await page.isVisible(VOD.audioOnly)), `watch: audio only plays on (${ta.toFixed(1)} → ${v.currentTime.toFixed(1)} s)`);
   await page.hover('#seek');
   await page.click('#quality');
   await page.click('#quality-menu [data-level="-1"]');
@@ -405,8 +582,8 @@ async function vodChecks() {
   // Storyboard preview over the seek bar.
   const bar = await page.locator('#seek').boundingBox();
   await page.mouse.move(bar.x + bar.width * 0.65, bar.y + bar.height / 2);
-  check(await page.isVisible('#preview-img'), 'watch: preview shown on hover');
-  const pv = await page.evaluate(() => ({ time: document.getElementById('preview-time').textContent, bg: getComputedStyle(document.getElementById('preview-img')).backgroundImage, pos: document.getElementById('preview-img').style.backgroundPosition }));
+  check(await page.isVisible(VOD.previewImg), 'watch: preview shown on hover');
+  const pv = await page.evaluate(() => ({ time: document.querySelector('#seek .preview-time').textContent, bg: getComputedStyle(document.querySelector('#seek .preview-img')).backgroundImage, pos: document.querySelector('#seek .preview-img').style.backgroundPosition }));
   check(['0:25', '0:26'].includes(pv.time) && pv.bg.includes('/vod/v1/storyboard.jpg?token=tk') && pv.pos === '-160px -90px', `watch: preview of 0:26 is tile 6 (${JSON.stringify(pv)})`);
   await page.screenshot({ path: join(out, 'watch-preview.png') });
   // Click there: seek.
@@ -424,10 +601,10 @@ async function vodChecks() {
   check(Math.abs((saved.v1?.t ?? 0) - 20) < 0.5, `watch: position saved (${JSON.stringify(saved)})`);
   await page.reload();
   check(await waitFor(page, () => window.__classcast?.vod?.resumedFrom !== null && window.__classcast.vod.currentTime >= 20, undefined, 10_000), 'watch: resumed after reload');
-  check(await waitFor(page, () => !document.getElementById('toast').hidden), 'watch: resume note shown');
-  check((await page.textContent('#toast-text')) === '已从 0:20 继续播放', `watch: ${await page.textContent('#toast-text')}`);
+  check(await waitFor(page, () => !document.querySelector('[data-part="toast"]').hidden), 'watch: resume note shown');
+  check((await page.textContent(VOD.toastText)) === '已从 0:20 继续播放', `watch: ${await page.textContent(VOD.toastText)}`);
   check((await page.textContent('#speed')) === '1.25x', 'watch: speed remembered');
-  await page.click('#restart');
+  await page.click(VOD.restart);
   check(await waitFor(page, () => document.querySelector('video').currentTime < 3), 'watch: 从头播放 starts over');
   await page.setViewportSize({ width: 390, height: 844 });
   await sleep(500);

@@ -54,6 +54,7 @@ func main() {
 	live := flag.Bool("live", true, "run the live (WebRTC viewers) benchmark")
 	vodMinutes := flag.Int("vod-minutes", 10, "length of the VOD ladder benchmark's source in minutes (0 skips it)")
 	catalogBench := flag.Bool("catalog", true, "run the catalog search benchmark (100,000 lessons, SQLite and PostgreSQL)")
+	clipBench := flag.Bool("clip", true, "run the micro-lecture clip benchmark (5 min cut out of a 45-minute 1080p lesson; the lesson is cached in $TMPDIR/classcast-bench-clip)")
 	flag.Parse()
 	log.SetFlags(0)
 
@@ -61,6 +62,7 @@ func main() {
 	old, _ := os.ReadFile(*out)
 	liveSection, vodSection := section(string(old), "## Live"), section(string(old), "## VOD")
 	catalogSection := section(string(old), "## Catalog")
+	clipSection := section(string(old), "## Micro-lecture clip")
 	if *live {
 		liveSection = benchLive(*viewers, *duration, *ramp)
 	}
@@ -76,6 +78,13 @@ func main() {
 		}
 		vodSection = md
 	}
+	if *clipBench {
+		md, err := benchClip(context.Background(), filepath.Join(os.TempDir(), "classcast-bench-clip"))
+		if err != nil {
+			log.Fatalf("clip benchmark: %v", err)
+		}
+		clipSection = md
+	}
 	if *catalogBench {
 		md, err := benchCatalog(context.Background())
 		if err != nil {
@@ -88,6 +97,9 @@ func main() {
 	fmt.Fprintf(&b, "## Machine\n\n%s\n\n", machine())
 	b.WriteString(strings.TrimRight(liveSection, "\n") + "\n\n")
 	b.WriteString(strings.TrimRight(vodSection, "\n") + "\n\n")
+	if clipSection != "" {
+		b.WriteString(strings.TrimRight(clipSection, "\n") + "\n\n")
+	}
 	b.WriteString(strings.TrimRight(catalogSection, "\n") + "\n")
 	if err := os.WriteFile(*out, []byte(b.String()), 0o644); err != nil {
 		log.Fatal(err)

@@ -18,10 +18,11 @@
 //     starts: at the first source IDR at or after each 2 s mark when the
 //     top rung is copied (its segments can only start on the source's
 //     keyframes), else at the first frame at or after each mark.
-//  2. The second pass decodes once (frame threads). Each encoded rung runs
-//     in its own goroutine: a filter graph scales (and turns upright) the
-//     picture, then libx264 encodes it with an IDR forced at every cut and
-//     no other keyframe (no scene cuts, closed GOPs). Smaller rungs scale
+//  2. The second pass decodes once (on one thread for light H.264, frame
+//     threads for heavier sources). Each encoded rung runs in its own
+//     goroutine: a filter graph scales (and turns upright) the picture,
+//     then libx264 encodes it with an IDR forced at every cut and no other
+//     keyframe (no scene cuts, closed GOPs). Smaller rungs scale
 //     from a larger rung's output instead of the full picture, which saves
 //     most of the scaling work. Audio is decoded and encoded to AAC once in
 //     the reading goroutine and its frames go to every rung.
@@ -141,9 +142,10 @@ type Result struct {
 // Defaults.
 const (
 	// DefaultPreset is the x264 preset when Options.Preset is empty. superfast
-	// makes a 1080p ladder at about 4.6x realtime on 2 cores; veryfast gives
-	// 0.3-0.6 dB better SSIM at the same bitrates but only about 3.4x (measured:
-	// BENCHMARKS.md), short of the 4x a school's daily recordings need.
+	// makes a 1080p ladder at about 5x realtime on 2 cores (3-minute source,
+	// 0.37-0.38 CPU s per media s); veryfast gives 0.3-0.6 dB better SSIM at
+	// the same bitrates but costs about 1.4x the CPU (measured: BENCHMARKS.md),
+	// short of the 4x a school's daily recordings need.
 	DefaultPreset = "superfast"
 	// DefaultMaxHeight is the largest picture accepted when no limit is
 	// given: 4K.

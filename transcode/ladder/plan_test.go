@@ -1,10 +1,13 @@
 package ladder
 
 import (
+	"context"
 	"fmt"
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/asticode/go-astiav"
 )
 
 func TestPlanRungs(t *testing.T) {
@@ -146,4 +149,61 @@ func FuzzNALUnits(f *testing.F) {
 		auParams(nf, b)
 		toAVCC(nf, b)
 	})
+}
+
+func TestDecoderThreads(t *testing.T) {
+	// Light H.264 decodes on one thread; heavier sources keep FFmpeg's
+	// frame threads.
+	for _, c := range []struct {
+		name string
+		src  string
+		want int
+	}{
+		{"720p25 H.264", srcH264(t), 1},
+		{"480p HEVC", srcHEVC(t), 0},
+		{"1440p H.264", media(t, "h264_1440p.mp4", append(lavfi("2560x1440", 3),
+			"-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-c:a", "aac")...), 0},
+		{"480p H.264 at 16 Mbit/s", media(t, "h264_16M.mp4", append(lavfi("854x480", 2),
+			"-c:v", "libx264", "-preset", "ultrafast", "-b:v", "16M", "-minrate", "16M", "-maxrate", "16M", "-bufsize", "4M",
+			"-x264-params", "nal-hrd=cbr", "-pix_fmt", "yuv420p", "-c:a", "aac")...), 0},
+	} {
+		s, err := openSource(context.Background(), c.src, 0)
+		if err != nil {
+			t.Fatalf("%s: %v", c.name, err)
+		}
+		if got := decoderThreads(s); got != c.want {
+			t.Errorf("%s (%d bit/s): decoder threads %d, want %d", c.name, s.video.CodecParameters().BitRate(), got, c.want)
+		}
+		s.close()
+	}
+}
+
+func TestScaleFilter(t *testing.T) {
+	if !hasZscale() {
+		t.Fatal("FFmpeg has no zscale filter: the ladder scales with swscale, at about twice the CPU")
+	}
+	f := astiav.AllocFrame()
+	defer f.Free()
+	for _, c := range []struct {
+		w, h int
+		pix  astiav.PixelFormat
+		rng  astiav.ColorRange
+		want string
+	}{
+		{1920, 1080, astiav.PixelFormatYuv420P, astiav.ColorRangeMpeg, "zscale=w=1280:h=720:filter=bilinear"},
+		{1920, 1080, astiav.PixelFormatYuv420P, astiav.ColorRangeUnspecified, "zscale=w=1280:h=720:filter=bilinear"},
+		// What zimg would convert or refuses goes to swscale.
+		{1921, 1080, astiav.PixelFormatYuv420P, astiav.ColorRangeMpeg, "scale=1280:720:flags=bilinear"},
+		{1920, 1080, astiav.PixelFormatYuvj420P, astiav.ColorRangeJpeg, "scale=1280:720:flags=bilinear"},
+		{1920, 1080, astiav.PixelFormatYuv420P, astiav.ColorRangeJpeg, "scale=1280:720:flags=bilinear"},
+		{1920, 1080, astiav.PixelFormatYuv420P10Le, astiav.ColorRangeMpeg, "scale=1280:720:flags=bilinear"},
+	} {
+		f.SetWidth(c.w)
+		f.SetHeight(c.h)
+		f.SetPixelFormat(c.pix)
+		f.SetColorRange(c.rng)
+		if got := scaleFilter(f, 1280, 720); got != c.want {
+			t.Errorf("%dx%d %s range %d: %q, want %q", c.w, c.h, c.pix.Name(), c.rng, got, c.want)
+		}
+	}
 }

@@ -108,7 +108,7 @@ func Run(ctx context.Context, in, outDir string, opt Options) (res Result, err e
 	res = Result{Info: info}
 	var master []variant
 	for _, w := range pl.workers {
-		peak, avg := w.seg.bandwidth()
+		peak, avg := Bandwidth(w.seg.segments())
 		r := Rendition{Name: w.name, Bandwidth: peak, Playlist: w.name + "/index.m3u8"}
 		v := variant{avg: avg}
 		if w.rung != nil {

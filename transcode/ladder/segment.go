@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"strings"
 
 	"github.com/bluenviron/mediacommon/v2/pkg/codecs/mpeg4audio"
 	"github.com/bluenviron/mediacommon/v2/pkg/formats/fmp4"
@@ -350,7 +349,6 @@ func (s *segmenter) end() int64 {
 
 func (s *segmenter) writePlaylist() error {
 	end := s.end()
-	target := 1
 	for i := range s.segs {
 		next := end
 		if i+1 < len(s.segs) {
@@ -361,37 +359,15 @@ func (s *segmenter) writePlaylist() error {
 			return errors.New("ladder: " + s.name + ": segment with no duration")
 		}
 		s.segs[i].dur = d
-		target = max(target, int(math.Round(d)))
 	}
-	var b strings.Builder
-	b.WriteString("#EXTM3U\n#EXT-X-VERSION:7\n")
-	fmt.Fprintf(&b, "#EXT-X-TARGETDURATION:%d\n", target)
-	b.WriteString("#EXT-X-MEDIA-SEQUENCE:1\n#EXT-X-PLAYLIST-TYPE:VOD\n#EXT-X-INDEPENDENT-SEGMENTS\n")
-	b.WriteString("#EXT-X-MAP:URI=\"init.mp4\"\n")
-	for _, sg := range s.segs {
-		fmt.Fprintf(&b, "#EXTINF:%.6f,\n%s\n", sg.dur, sg.file)
-	}
-	b.WriteString("#EXT-X-ENDLIST\n")
-	return s.out.write(s.name+"/index.m3u8", []byte(b.String()))
+	return s.out.write(s.name+"/index.m3u8", []byte(MediaPlaylist(s.segments())))
 }
 
-// bandwidth returns the peak and average bit rates of the rung's segments.
-// The peak ignores segments shorter than half the longest (the last one is
-// often a sliver whose keyframe alone would inflate it).
-func (s *segmenter) bandwidth() (peak, avg int) {
-	var bytes, longest, secs float64
-	for _, sg := range s.segs {
-		longest = max(longest, sg.dur)
+// segments lists the rung's segments for the playlist and the bit rates.
+func (s *segmenter) segments() []Segment {
+	out := make([]Segment, len(s.segs))
+	for i, sg := range s.segs {
+		out[i] = Segment{File: sg.file, Duration: sg.dur, Bytes: int64(sg.bytes)}
 	}
-	for _, sg := range s.segs {
-		bytes += float64(sg.bytes)
-		secs += sg.dur
-		if sg.dur >= longest/2 && sg.dur > 0 {
-			peak = max(peak, int(math.Ceil(float64(sg.bytes)*8/sg.dur)))
-		}
-	}
-	if secs > 0 {
-		avg = int(math.Ceil(bytes * 8 / secs))
-	}
-	return max(peak, avg), avg
+	return out
 }

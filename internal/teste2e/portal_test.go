@@ -1,0 +1,130 @@
+package teste2e
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"io"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// flowStep is one line of player/scripts/portalflow.mjs.
+type flowStep struct {
+	Step        string  `json:"step"`
+	T           int     `json:"t"`
+	Message     string  `json:"message"`
+	Percent     float64 `json:"percent"`
+	ResumedAt   int64   `json:"resumedAt"`
+	LessonID    string  `json:"lessonId"`
+	ClipID      string  `json:"clipId"`
+	AssetID     string  `json:"assetId"`
+	In          float64 `json:"in"`
+	Out         float64 `json:"out"`
+	CutMS       int     `json:"cutMs"`
+	CurrentTime float64 `json:"currentTime"`
+	Duration    float64 `json:"duration"`
+	Width       int     `json:"width"`
+}
+
+// TestPortalFlow: in headless Chromium, a teacher signs in, uploads a lesson, loses the
+// browser after the first chunk and resumes the upload in a new one, finds the lesson by
+// a Chinese substring, cuts a micro-lecture with the clip editor and submits it; a
+// reviewer approves and publishes it; an anonymous visitor plays it.
+func TestPortalFlow(t *testing.T) {
+	s := startServer(t, "admin: {password: admin-pass-1}\n")
+	admin := signIn(t, s, "admin", "admin-pass-1")
+	post := func(path, body string) map[string]any {
+		t.Helper()
+		res := admin.do(t, "POST", path, strings.NewReader(body), "Content-Type", "application/json")
+		defer res.Body.Close()
+		b, _ := io.ReadAll(res.Body)
+		var m map[string]any
+		if res.StatusCode != 201 || json.Unmarshal(b, &m) != nil {
+			t.Fatalf("POST %s: %s %s", path, res.Status, b)
+		}
+		return m
+	}
+	school := post("/api/v1/admin/schools", `{"name":"东城一中","district":"east"}`)["school"].(map[string]any)["id"].(string)
+	post("/api/v1/admin/users", `{"username":"wang","display_name":"王老师","password":"wang-pass-123","role":"teacher","school_id":"`+school+`"}`)
+	post("/api/v1/admin/users", `{"username":"shen","display_name":"审核员","password":"shen-pass-123","role":"reviewer"}`)
+
+	// Over 8 MiB, so the upload takes more than one tus chunk: 24 s of 720p at 4 Mbit/s.
+	src := filepath.Join(t.TempDir(), "勾股定理 第一课.mp4")
+	out, err := exec.Command("ffmpeg", "-hide_banner", "-loglevel", "error", "-f", "lavfi", "-i", "testsrc2=size=1280x720:rate=25:duration=24",
+		"-f", "lavfi", "-i", "sine=frequency=330:duration=24", "-c:v", "libx264", "-preset", "ultrafast", "-b:v", "4M", "-g", "50",
+		"-pix_fmt", "yuv420p", "-c:a", "aac", "-shortest", src).CombinedOutput()
+	if err != nil {
+		t.Fatalf("ffmpeg: %v\n%s", err, out)
+	}
+
+	ctx, cancel := context.WithTimeout(context.Background(), 6*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "node", filepath.Join(repoRoot(), "player", "scripts", "portalflow.mjs"),
+		"--base", s.HTTP, "--teacher", "wang:wang-pass-123", "--reviewer", "shen:shen-pass-123", "--file", src,
+		"--title", "第十七章 勾股定理 第一课", "--search", "勾股", "--in", "00:03.360", "--out", "00:09.520",
+		"--point", "勾股定理的证明", "--profile", filepath.Join(t.TempDir(), "profile"))
+	cmd.Dir = filepath.Join(repoRoot(), "player")
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	stderr := &syncBuffer{}
+	cmd.Stderr = stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("node: %v", err)
+	}
+	steps := map[string]flowStep{}
+	var lines []string
+	sc := bufio.NewScanner(stdout)
+	for sc.Scan() {
+		lines = append(lines, sc.Text())
+		var st flowStep
+		if json.Unmarshal(sc.Bytes(), &st) == nil {
+			if _, seen := steps[st.Step]; !seen {
+				steps[st.Step] = st
+			}
+		}
+	}
+	werr := cmd.Wait()
+	if werr != nil || steps["done"].Step == "" {
+		t.Fatalf("portal flow failed (%v):\n%s\nstderr:\n%s", werr, strings.Join(lines, "\n"), tail(stderr.String(), 30))
+	}
+	t.Logf("portal flow:\n%s", strings.Join(lines, "\n"))
+	for _, bad := range []string{"pageerror"} {
+		if st, ok := steps[bad]; ok {
+			t.Errorf("a page threw: %s", st.Message)
+		}
+	}
+
+	// The upload resumed where the first browser stopped, not from zero.
+	if it, up := steps["interrupted"], steps["uploaded"]; it.Percent <= 0 || it.Percent >= 100 || up.ResumedAt < 8<<20 {
+		t.Errorf("interrupted at %.0f%%, resumed at byte %d: want a resume after the first 8 MiB chunk", it.Percent, up.ResumedAt)
+	}
+	// The clip holds exactly the chosen span and was cut in seconds.
+	saved := steps["clip-saved"]
+	if saved.In != 3.36 || saved.Out != 9.52 || saved.ClipID == "" {
+		t.Errorf("clip editor saved %+v, want 3.36-9.52 s", saved)
+	}
+	if ms := steps["clip-ready"].CutMS; ms > 30000 {
+		t.Errorf("the clip took %d ms to be ready", ms)
+	}
+	if p := steps["played"]; p.CurrentTime < 2 || p.Duration < 6.0 || p.Duration > 6.4 || p.Width == 0 {
+		t.Errorf("published clip played %+v, want a 6.16 s clip with picture", p)
+	}
+
+	// What the API says afterwards: a published clip with ready media of the cut's length.
+	var clip struct {
+		State   string `json:"state"`
+		AssetID string `json:"asset_id"`
+	}
+	admin.getJSON(t, "/api/v1/clips/"+saved.ClipID, &clip)
+	var a asset
+	admin.getJSON(t, "/api/v1/assets/"+clip.AssetID, &a)
+	if clip.State != "published" || a.State != "ready" || a.Duration < 6.1 || a.Duration > 6.25 {
+		t.Fatalf("after the flow: clip %+v, media %+v", clip, a)
+	}
+}
