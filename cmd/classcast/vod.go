@@ -235,7 +235,7 @@ func (a assetStore) SetProgress(ctx context.Context, id, step string, percent fl
 func (a assetStore) SetReady(ctx context.Context, id string, r ladder.Result) error {
 	rend := make([]catalog.Rendition, 0, len(r.Renditions))
 	for _, x := range r.Renditions {
-		rend = append(rend, catalog.Rendition{Name: x.Name, Width: x.Width, Height: x.Height, Bandwidth: x.Bandwidth, Codecs: x.Codecs})
+		rend = append(rend, catalog.Rendition{Name: x.Name, Width: x.Width, Height: x.Height, Bandwidth: x.Bandwidth, Codecs: x.Codecs, FrameRate: x.FrameRate})
 	}
 	return a.c.SetReady(ctx, id, r.Duration, r.Width, r.Height, rend)
 }

@@ -55,6 +55,9 @@ type Rendition struct {
 	Height    int    `json:"height"`
 	Bandwidth int    `json:"bandwidth"`
 	Codecs    string `json:"codecs"`
+	// FrameRate is the video's average frame rate (frames per second), absent for
+	// audio and for assets made before it was recorded.
+	FrameRate float64 `json:"frame_rate,omitempty"`
 }
 
 var idPattern = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{2,63}$`)

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"math"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -53,9 +54,11 @@ func TestPortalFlow(t *testing.T) {
 	post("/api/v1/admin/users", `{"username":"shen","display_name":"审核员","password":"shen-pass-123","role":"reviewer"}`)
 
 	// Over 8 MiB, so the upload takes more than one tus chunk: 24 s of 720p at 4 Mbit/s.
+	// 30 fps, as many IP cameras send, so the clip editor must snap to the lesson's
+	// frames and not to PAL's 25.
 	src := filepath.Join(t.TempDir(), "勾股定理 第一课.mp4")
-	out, err := exec.Command("ffmpeg", "-hide_banner", "-loglevel", "error", "-f", "lavfi", "-i", "testsrc2=size=1280x720:rate=25:duration=24",
-		"-f", "lavfi", "-i", "sine=frequency=330:duration=24", "-c:v", "libx264", "-preset", "ultrafast", "-b:v", "4M", "-g", "50",
+	out, err := exec.Command("ffmpeg", "-hide_banner", "-loglevel", "error", "-f", "lavfi", "-i", "testsrc2=size=1280x720:rate=30:duration=24",
+		"-f", "lavfi", "-i", "sine=frequency=330:duration=24", "-c:v", "libx264", "-preset", "ultrafast", "-b:v", "4M", "-g", "60",
 		"-pix_fmt", "yuv420p", "-c:a", "aac", "-shortest", src).CombinedOutput()
 	if err != nil {
 		t.Fatalf("ffmpeg: %v\n%s", err, out)
@@ -104,16 +107,18 @@ func TestPortalFlow(t *testing.T) {
 	if it, up := steps["interrupted"], steps["uploaded"]; it.Percent <= 0 || it.Percent >= 100 || up.ResumedAt < 8<<20 {
 		t.Errorf("interrupted at %.0f%%, resumed at byte %d: want a resume after the first 8 MiB chunk", it.Percent, up.ResumedAt)
 	}
-	// The clip holds exactly the chosen span and was cut in seconds.
+	// The clip holds exactly the chosen span and was cut in seconds. The typed
+	// 00:03.360 and 00:09.520 fall between frames at 30 fps: the editor moved them to
+	// frames 101 (3.367) and 286 (9.533), where 25 fps would have kept them.
 	saved := steps["clip-saved"]
-	if saved.In != 3.36 || saved.Out != 9.52 || saved.ClipID == "" {
-		t.Errorf("clip editor saved %+v, want 3.36-9.52 s", saved)
+	if saved.In != 3.367 || saved.Out != 9.533 || saved.ClipID == "" {
+		t.Errorf("clip editor saved %+v, want 3.367-9.533 s (frames 101-286 at 30 fps)", saved)
 	}
 	if ms := steps["clip-ready"].CutMS; ms > 30000 {
 		t.Errorf("the clip took %d ms to be ready", ms)
 	}
 	if p := steps["played"]; p.CurrentTime < 2 || p.Duration < 6.0 || p.Duration > 6.4 || p.Width == 0 {
-		t.Errorf("published clip played %+v, want a 6.16 s clip with picture", p)
+		t.Errorf("published clip played %+v, want a 6.17 s clip with picture", p)
 	}
 
 	// What the API says afterwards: a published clip with ready media of the cut's length.
@@ -124,7 +129,8 @@ func TestPortalFlow(t *testing.T) {
 	admin.getJSON(t, "/api/v1/clips/"+saved.ClipID, &clip)
 	var a asset
 	admin.getJSON(t, "/api/v1/assets/"+clip.AssetID, &a)
-	if clip.State != "published" || a.State != "ready" || a.Duration < 6.1 || a.Duration > 6.25 {
+	// 185 pictures at 30 fps.
+	if clip.State != "published" || a.State != "ready" || math.Abs(a.Duration-185.0/30) > 0.02 || len(a.Renditions) == 0 || a.Renditions[0].FrameRate != 30 {
 		t.Fatalf("after the flow: clip %+v, media %+v", clip, a)
 	}
 }

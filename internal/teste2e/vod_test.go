@@ -35,11 +35,12 @@ type asset struct {
 	Width      int     `json:"width"`
 	Height     int     `json:"height"`
 	Renditions []struct {
-		Name      string `json:"name"`
-		Width     int    `json:"width"`
-		Height    int    `json:"height"`
-		Bandwidth int    `json:"bandwidth"`
-		Codecs    string `json:"codecs"`
+		Name      string  `json:"name"`
+		Width     int     `json:"width"`
+		Height    int     `json:"height"`
+		Bandwidth int     `json:"bandwidth"`
+		Codecs    string  `json:"codecs"`
+		FrameRate float64 `json:"frame_rate"`
 	} `json:"renditions"`
 	MasterURL     string `json:"master_url"`
 	PosterURL     string `json:"poster_url"`

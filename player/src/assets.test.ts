@@ -6,6 +6,7 @@ import {
   assetName,
   assetStateLabel,
   assetStepLabel,
+  assetFrameRate,
   isSettled,
   libraryPageUrl,
   withToken,
@@ -31,8 +32,8 @@ const sample = {
   started_at: '2026-11-23T13:27:00Z',
   ended_at: '2026-11-23T13:47:34Z',
   renditions: [
-    { name: '720p', width: 1280, height: 720, bandwidth: 2800000, codecs: 'avc1.4d401f,mp4a.40.2' },
-    { name: 'audio', width: 0, height: 0, bandwidth: 96000, codecs: 'mp4a.40.2' },
+    { name: '720p', width: 1280, height: 720, bandwidth: 2800000, codecs: 'avc1.4d401f,mp4a.40.2', frame_rate: 29.97 },
+    { name: 'audio', width: 0, height: 0, bandwidth: 96000, codecs: 'mp4a.40.2', frame_rate: 0 },
     { width: 1 },
   ],
   master_url: '',
@@ -47,6 +48,7 @@ describe('parseAsset', () => {
     expect(a.percent).toBe(42.5);
     expect(a.duration_seconds).toBe(1234.5);
     expect(a.renditions).toEqual(sample.renditions.slice(0, 2));
+    expect(assetFrameRate(a)).toBe(29.97);
     expect(assetName(a)).toBe('school-a/room-101');
     expect(assetName({ ...a, title: '二次函数' })).toBe('二次函数');
     expect(assetName({ ...a, stream_path: '' })).toBe(a.id);
@@ -55,6 +57,9 @@ describe('parseAsset', () => {
     const a = parseAsset({ id: 'x', percent: 'lots', renditions: 'none', state: 7 })!;
     expect(a).toMatchObject({ id: 'x', percent: 0, renditions: [], state: '', master_url: '' });
     expect(parseAsset({ title: 'no id' })).toBeNull();
+    // An asset made before the server recorded frame rates: the caller falls back.
+    expect(assetFrameRate(parseAsset({ id: 'old', renditions: [{ name: '720p', width: 1280, height: 720 }] }))).toBe(0);
+    expect(assetFrameRate(null)).toBe(0);
     expect(parseAsset(null)).toBeNull();
   });
 });

@@ -17,6 +17,8 @@ export interface Rendition {
   /** bit/s, as in the master playlist's BANDWIDTH. */
   bandwidth: number;
   codecs: string;
+  /** Frames per second of the video; 0 for audio and for assets made before the server said. */
+  frame_rate: number;
 }
 
 export interface Asset {
@@ -60,7 +62,19 @@ function parseRendition(v: unknown): Rendition | null {
   if (!v || typeof v !== 'object') return null;
   const r = v as Record<string, unknown>;
   if (typeof r.name !== 'string') return null;
-  return { name: r.name, width: num(r.width), height: num(r.height), bandwidth: num(r.bandwidth), codecs: str(r.codecs) };
+  return {
+    name: r.name,
+    width: num(r.width),
+    height: num(r.height),
+    bandwidth: num(r.bandwidth),
+    codecs: str(r.codecs),
+    frame_rate: num(r.frame_rate),
+  };
+}
+
+/** The asset's video frame rate (every rung keeps the source's), 0 when not known. */
+export function assetFrameRate(a: Asset | null): number {
+  return a?.renditions.find((r) => r.width > 0 && r.frame_rate > 0)?.frame_rate ?? 0;
 }
 
 /** Reads one asset, tolerating missing fields; null without an id. */

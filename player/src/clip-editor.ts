@@ -53,7 +53,9 @@ function $<T extends HTMLElement>(id: string): T {
  * Wires the editor markup of lesson.html to player for lesson; onSaved gets each
  * new clip. The editor shows once the video's duration is known.
  */
-export function mountClipEditor(player: VodPlayer, lesson: Lesson, onSaved: (c: Clip) => void, fps = DEFAULT_FPS): ClipEditor {
+export function mountClipEditor(player: VodPlayer, lesson: Lesson, onSaved: (c: Clip) => void): ClipEditor {
+  // The lesson's own frame rate once the player knows it; PAL's 25 until then.
+  const fps = () => player.frameRate() || DEFAULT_FPS;
   const ui = {
     body: $<HTMLDivElement>('editor-body'),
     wait: $<HTMLParagraphElement>('editor-wait'),
@@ -104,12 +106,12 @@ export function mountClipEditor(player: VodPlayer, lesson: Lesson, onSaved: (c: 
 
   function setRange(inPoint: number, out: number, from: 'in' | 'out' | 'both' = 'both') {
     const d = debug.duration;
-    let i = snapToFrame(inPoint, fps);
-    let o = snapToFrame(out, fps);
+    let i = snapToFrame(inPoint, fps());
+    let o = snapToFrame(out, fps());
     if (d > 0) {
       // The handle being moved gives way to nothing: the other one is what limits it.
-      if (from === 'in') i = snapToFrame(clampIn(i, o, d), fps);
-      else if (from === 'out') o = snapToFrame(clampOut(o, i, d), fps);
+      if (from === 'in') i = snapToFrame(clampIn(i, o, d), fps());
+      else if (from === 'out') o = snapToFrame(clampOut(o, i, d), fps());
       o = Math.min(o, d);
     }
     debug.in = i;
@@ -219,7 +221,7 @@ export function mountClipEditor(player: VodPlayer, lesson: Lesson, onSaved: (c: 
     handle.addEventListener('pointerup', end);
     handle.addEventListener('pointercancel', end);
     handle.addEventListener('keydown', (ev) => {
-      const step = ev.shiftKey ? 1 : 1 / fps;
+      const step = ev.shiftKey ? 1 : 1 / fps();
       let delta = 0;
       if (ev.key === 'ArrowLeft' || ev.key === 'ArrowDown') delta = -step;
       else if (ev.key === 'ArrowRight' || ev.key === 'ArrowUp') delta = step;

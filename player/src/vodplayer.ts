@@ -14,7 +14,7 @@ import './styles/live.css';
 import './styles/watch.css';
 import Hls, { type ErrorData, type Level, type ManifestLoadedData } from 'hls.js/light';
 import { ApiError, apiGet } from './api';
-import { assetStateLabel, assetStepLabel, parseAsset, withToken, type Asset } from './assets';
+import { assetFrameRate, assetStateLabel, assetStepLabel, parseAsset, withToken, type Asset } from './assets';
 import { formatDuration, formatPercent } from './format';
 import { applyI18n, getLang, onLangChange, t, type MessageKey } from './i18n';
 import { AUDIO_ONLY, formatSpeed, levelLabels, parseSpeed, qualityLabel, qualityName, SPEEDS, stepSpeed } from './quality';
@@ -100,6 +100,8 @@ export interface VodPlayer {
   asset(): Asset | null;
   /** The media's duration once known, else the API's; 0 while unknown. */
   duration(): number;
+  /** Video frames per second, from the asset or else the master playlist; 0 while unknown. */
+  frameRate(): number;
   /** Seeks to seconds (clamped to the media). */
   seek(seconds: number): void;
   play(): Promise<void>;
@@ -479,6 +481,8 @@ export function mountVodPlayer(container: HTMLElement, assetId: string | null, o
   let audioUrl: string | null = null;
   let audioLevel: VodLevel | null = null;
   let videoLevels: VodLevel[] = [];
+  // FRAME-RATE of the master playlist, for assets whose API record has no frame rate.
+  let masterFrameRate = 0;
   /** The master has no picture at all (an audio-only recording). */
   let noPicture = false;
   /** Playback reached 'playing' (or the viewer was asked to press play): from then on positions are saved. */
@@ -569,6 +573,7 @@ export function mountVodPlayer(container: HTMLElement, assetId: string | null, o
       if (h !== hls) return;
       if (isMaster) {
         videoLevels = h.levels.map(toVodLevel);
+        masterFrameRate = h.levels.find((l) => l.frameRate > 0)?.frameRate ?? 0;
         noPicture = videoLevels.every((l) => l.name === AUDIO_ONLY);
         if (choice === AUDIO_ONLY && audioUrl) {
           attachHls(audioUrl, startAt, AUDIO_ONLY, play);
@@ -1150,6 +1155,7 @@ export function mountVodPlayer(container: HTMLElement, assetId: string | null, o
     debug,
     asset: () => asset,
     duration: mediaDuration,
+    frameRate: () => assetFrameRate(asset) || masterFrameRate,
     seek: seekTo,
     play: tryPlay,
     pause: () => video.pause(),

@@ -263,7 +263,7 @@ func Cut(ctx context.Context, st storage.Store, sourceID string, in, out time.Du
 		}
 		master.WriteString("\n" + r.v.uri + "\n")
 		rend := ladder.Rendition{
-			Name: r.name, Width: r.v.w, Height: r.v.h, Bandwidth: peak, Codecs: r.v.codecs, Playlist: r.v.uri,
+			Name: r.name, Width: r.v.w, Height: r.v.h, Bandwidth: peak, Codecs: r.v.codecs, Playlist: r.v.uri, FrameRate: r.v.fps,
 		}
 		res.Renditions = append(res.Renditions, rend)
 		res.CopiedSegments += o.copied

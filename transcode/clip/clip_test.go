@@ -268,7 +268,7 @@ func TestCutFrameAccurate(t *testing.T) {
 	lessonMaster := readObject(t, l.store, "vod/"+lessonID+"/master.m3u8")
 	for i, r := range res.Renditions {
 		lr := l.res.Renditions[i]
-		if r.Codecs != lr.Codecs || r.Name != lr.Name || r.Playlist != lr.Playlist {
+		if r.Codecs != lr.Codecs || r.Name != lr.Name || r.Playlist != lr.Playlist || r.FrameRate != lr.FrameRate || r.Width > 0 && r.FrameRate != 25 {
 			t.Errorf("rendition %d: %+v, lesson's %+v", i, r, lr)
 		}
 		attrs := []string{"BANDWIDTH=", "AVERAGE-BANDWIDTH=", `CODECS="` + r.Codecs + `"`}

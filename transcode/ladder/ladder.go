@@ -118,6 +118,9 @@ type Rendition struct {
 	Bandwidth int
 	// Codecs is the RFC 6381 codecs string, e.g. "avc1.64001f,mp4a.40.2".
 	Codecs string
+	// FrameRate is the average frame rate of the video, 0 for the audio rung. The
+	// ladder keeps the source's frame timing, so every video rung has the same one.
+	FrameRate float64
 	// Copy reports a video stream copied from the source, not re-encoded.
 	Copy bool
 	// Playlist is the media playlist, relative to the output directory.

@@ -109,6 +109,10 @@ func checkLadder(t *testing.T, res Result, out string, want wantLadder) {
 		if v.attrs["CODECS"] != r.Codecs {
 			t.Errorf("%s: CODECS %q, result %q", r.Name, v.attrs["CODECS"], r.Codecs)
 		}
+		// The source is 25 fps; the clip editor snaps to frames with this number.
+		if wantFPS := map[bool]float64{true: 25}[r.Width > 0]; r.FrameRate != wantFPS || (r.Width > 0) != (v.attrs["FRAME-RATE"] == "25.000") {
+			t.Errorf("%s: frame rate %v, FRAME-RATE %q, want %v", r.Name, r.FrameRate, v.attrs["FRAME-RATE"], wantFPS)
+		}
 
 		dir := filepath.Join(out, r.Name)
 		pl := parseMediaPlaylist(t, filepath.Join(dir, "index.m3u8"))

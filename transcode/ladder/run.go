@@ -117,7 +117,7 @@ func Run(ctx context.Context, in, outDir string, opt Options) (res Result, err e
 			if w.seg.audio != nil {
 				r.Codecs += ",mp4a.40.2"
 			}
-			v.fps = src.fps.Float64()
+			r.FrameRate = src.fps.Float64()
 			if res.Width == 0 {
 				res.Width, res.Height = r.Width, r.Height
 				res.Duration = ticks(w.seg.end() - p.offset)
@@ -669,7 +669,6 @@ func (pl *pipeline) close() {
 type variant struct {
 	Rendition
 	avg int
-	fps float64
 }
 
 // masterPlaylist lists the variants in the given order (highest first).
@@ -682,8 +681,8 @@ func masterPlaylist(vs []variant) string {
 			fmt.Fprintf(&b, ",RESOLUTION=%dx%d", v.Width, v.Height)
 		}
 		fmt.Fprintf(&b, ",CODECS=\"%s\"", v.Codecs)
-		if v.fps > 0 {
-			fmt.Fprintf(&b, ",FRAME-RATE=%.3f", v.fps)
+		if v.FrameRate > 0 {
+			fmt.Fprintf(&b, ",FRAME-RATE=%.3f", v.FrameRate)
 		}
 		fmt.Fprintf(&b, "\n%s\n", v.Playlist)
 	}
