@@ -14,6 +14,7 @@ import (
 	"github.com/classcast/classcast/internal/catalog"
 	"github.com/classcast/classcast/internal/config"
 	"github.com/classcast/classcast/internal/embedded"
+	"github.com/classcast/classcast/internal/reclaim"
 	"github.com/classcast/classcast/internal/storage"
 	"github.com/classcast/classcast/internal/upload"
 	"github.com/classcast/classcast/media/record"
@@ -38,6 +39,8 @@ type vodPlane struct {
 	handoffCtx    context.Context
 	cancelHandoff context.CancelFunc
 	handoffs      sync.WaitGroup
+	// background is the sweeper of unused media, stopped with the hand-off context.
+	background sync.WaitGroup
 }
 
 // redisURL is the queue's Redis: the configured one, or the embedded one.
@@ -78,6 +81,13 @@ func startVOD(ctx context.Context, c config.Config, log *slog.Logger, registry *
 	}
 	if v.queue, err = transcode.NewQueue(url); err != nil {
 		return nil, fmt.Errorf("redis.url: %w", err)
+	}
+	if startRedis {
+		// The serve nodes give back the space of media nothing uses any more (deleted
+		// lessons, earlier cuts of a micro-lecture). Sweeps are idempotent, so every
+		// node of a district may run one.
+		rc := reclaim.New(reclaim.Options{Catalog: v.catalog, Store: v.store, Log: log.With("component", "reclaim")})
+		v.background.Go(func() { rc.Run(v.handoffCtx) })
 	}
 	if c.HasRole("worker") {
 		if err := os.MkdirAll(c.TempDir(), 0o755); err != nil {
@@ -209,6 +219,7 @@ func (v *vodPlane) close(grace time.Duration) {
 	}
 	v.cancelHandoff()
 	v.handoffs.Wait()
+	v.background.Wait()
 	if v.worker != nil {
 		v.worker.Shutdown()
 	}

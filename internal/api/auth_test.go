@@ -125,8 +125,9 @@ func str(m map[string]any, keys ...string) string {
 }
 
 type testServer struct {
-	url string
-	cat *catalog.Catalog
+	url   string
+	cat   *catalog.Catalog
+	store storage.Store
 }
 
 func startServer(t *testing.T, dsn string, with ...func(*api.Options)) testServer {
@@ -158,7 +159,7 @@ func startServer(t *testing.T, dsn string, with ...func(*api.Options)) testServe
 	}
 	srv := httptest.NewServer(api.New(o))
 	t.Cleanup(srv.Close)
-	return testServer{url: srv.URL, cat: cat}
+	return testServer{url: srv.URL, cat: cat, store: o.Store}
 }
 
 func forEachBackend(t *testing.T, f func(t *testing.T, ts testServer)) {

@@ -25,7 +25,10 @@ type captionView struct {
 }
 
 // captionKey is where a lesson's track of a language lives in the store.
-func captionKey(lessonID, lang string) string { return "captions/" + lessonID + "/" + lang + ".vtt" }
+func captionKey(lessonID, lang string) string { return captionPrefix(lessonID) + lang + ".vtt" }
+
+// captionPrefix holds every caption track of a lesson.
+func captionPrefix(lessonID string) string { return "captions/" + lessonID + "/" }
 
 // captionURL is the track's URL, carrying the share token the caller came with so a
 // link-shared lesson's player can load its captions too.

@@ -548,6 +548,13 @@ func (s *Server) deleteLesson(w http.ResponseWriter, r *http.Request) {
 		s.lessonError(w, r, err)
 		return
 	}
+	// Its captions go with it; its video and clips' media once the sweeper of unused
+	// media finds them (internal/reclaim), after a grace period for viewers.
+	if s.opts.Store != nil {
+		if err := s.opts.Store.DeletePrefix(r.Context(), captionPrefix(l.ID)); err != nil {
+			s.opts.Log.Warn("deleted lesson's captions left in the store", "lesson", l.ID, "error", err)
+		}
+	}
 	s.audit(r, p, "lesson.delete", "lesson:"+l.ID, map[string]any{"title": l.Title, "state": l.State})
 	w.WriteHeader(http.StatusNoContent)
 }

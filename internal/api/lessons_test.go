@@ -220,8 +220,16 @@ func TestLessonsAPI(t *testing.T) {
 		anon.must(400, "GET", "/api/v1/lessons?sort=random", nil)
 		anon.must(400, "GET", "/api/v1/lessons?state=lost", nil)
 		anon.must(400, "GET", "/api/v1/lessons?limit=-1", nil)
+		// A deleted lesson's captions leave the store with it.
+		t1.must(200, "PUT", "/api/v1/lessons/"+draft2+"/captions/en", "WEBVTT\n\n00:00.000 --> 00:01.000\nhi\n")
+		if objs, err := ts.store.List(t.Context(), "captions/"+draft2+"/"); err != nil || len(objs) != 1 {
+			t.Fatalf("captions of %s in the store: %v %v", draft2, objs, err)
+		}
 		t1.must(204, "DELETE", "/api/v1/lessons/"+draft2, nil)
 		t1.must(404, "GET", "/api/v1/lessons/"+draft2, nil)
+		if objs, err := ts.store.List(t.Context(), "captions/"+draft2+"/"); err != nil || len(objs) != 0 {
+			t.Fatalf("a deleted lesson's captions left in the store: %v %v", objs, err)
+		}
 
 		// --- clips: metadata in draft, their own review, visibility like lessons.
 		clipBody := map[string]any{"title": "勾股定理 微课", "knowledge_point": "勾股定理", "start_ms": 60_000, "end_ms": 360_000}

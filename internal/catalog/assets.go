@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"strings"
 	"time"
 )
 
@@ -207,4 +208,53 @@ func (c *Catalog) SetReady(ctx context.Context, id string, d time.Duration, widt
 // SetFailed marks an asset failed with a reason a user can read.
 func (c *Catalog) SetFailed(ctx context.Context, id, reason string) error {
 	return c.update(ctx, id, `state = 'failed', step = '', error = ?`, reason)
+}
+
+// unusedAsset is the condition under which an asset's media may go: an upload or a
+// clip (recordings are listed for their own sake) that has settled, that no lesson and
+// no micro-lecture uses, and that no clip still being cut reads from.
+const unusedAsset = `a.kind IN ('upload', 'clip') AND a.state IN ('ready', 'failed')
+	AND NOT EXISTS (SELECT 1 FROM lessons l WHERE l.asset_id = a.id)
+	AND NOT EXISTS (SELECT 1 FROM micro_lectures m WHERE m.asset_id = a.id)
+	AND NOT EXISTS (SELECT 1 FROM assets c WHERE c.kind = 'clip' AND c.source_key = 'vod/' || a.id || '/'
+		AND c.state NOT IN ('ready', 'failed'))`
+
+// UnusedAssets lists up to limit assets whose media nothing uses any more (a deleted
+// lesson's upload, a micro-lecture's earlier cut, a deleted micro-lecture's clip),
+// oldest change first.
+func (c *Catalog) UnusedAssets(ctx context.Context, limit int) ([]Asset, error) {
+	if limit <= 0 {
+		limit = 100
+	}
+	rows, err := c.db.QueryContext(ctx, c.q(`SELECT `+prefixed("a.", assetColumns)+` FROM assets a
+		WHERE `+unusedAsset+` ORDER BY a.updated_at, a.id LIMIT ?`), limit)
+	if err != nil {
+		return nil, fmt.Errorf("catalog: unused assets: %w", err)
+	}
+	defer rows.Close()
+	var out []Asset
+	for rows.Next() {
+		a, err := scanAsset(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, a)
+	}
+	return out, rows.Err()
+}
+
+// DeleteUnusedAsset removes asset id's record if nothing uses it (as UnusedAssets
+// decides, checked again in the same statement so a lesson made meanwhile keeps it).
+// ErrNotFound means it is gone or in use; the caller then leaves its media alone.
+func (c *Catalog) DeleteUnusedAsset(ctx context.Context, id string) error {
+	return c.exec(ctx, "delete asset "+id, `DELETE FROM assets WHERE id IN (SELECT a.id FROM assets a WHERE a.id = ? AND `+unusedAsset+`)`, id)
+}
+
+// prefixed qualifies every column of a comma-separated list with p ("a.").
+func prefixed(p, columns string) string {
+	cols := strings.Split(columns, ", ")
+	for i, col := range cols {
+		cols[i] = p + col
+	}
+	return strings.Join(cols, ", ")
 }
