@@ -164,7 +164,7 @@ func (s *Server) loadAsset(w http.ResponseWriter, r *http.Request, id string) (c
 		return catalog.Asset{}, false
 	}
 	// The media of a lesson or micro-lecture follows its visibility (lessons.go).
-	if err := s.checkMediaView(r, a.ID); err != nil {
+	if err := s.checkMediaView(r, a); err != nil {
 		s.lessonError(w, r, err)
 		return catalog.Asset{}, false
 	}
@@ -178,7 +178,7 @@ func (s *Server) canSeeAsset(r *http.Request, a catalog.Asset) bool {
 			return false
 		}
 	}
-	return s.checkMediaView(r, a.ID) == nil
+	return s.checkMediaView(r, a) == nil
 }
 
 func (s *Server) internalError(w http.ResponseWriter, r *http.Request, err error) {

@@ -1091,14 +1091,26 @@ func lessonsOpenAPI(jsonErr func(string) map[string]any) map[string]any {
 
 // checkMediaView applies lesson visibility to an asset's media (/vod/ and
 // /api/v1/assets/{id}): when lessons or micro-lectures use the asset, the caller must
-// be allowed to see at least one of them (?share=<token> included). An asset that no
-// lesson uses yet keeps only its own rules (the stream's viewer token).
-func (s *Server) checkMediaView(r *http.Request, assetID string) error {
-	uses, err := s.opts.Catalog.AssetUses(r.Context(), assetID)
-	if err != nil || len(uses) == 0 {
+// be allowed to see at least one of them (?share=<token> included). A recording that
+// no lesson uses keeps only its own rules (the stream's viewer token). An upload or a
+// clip that nothing uses any more (its lesson deleted, its micro-lecture cut again or
+// deleted) is media someone took back: only reviewers and admins see it until the
+// sweeper of unused media (internal/reclaim) deletes it.
+func (s *Server) checkMediaView(r *http.Request, a catalog.Asset) error {
+	uses, err := s.opts.Catalog.AssetUses(r.Context(), a.ID)
+	if err != nil {
 		return err
 	}
 	p := auth.FromContext(r.Context())
+	if len(uses) == 0 {
+		switch {
+		case a.Kind != catalog.KindUpload && a.Kind != catalog.KindClip, seesEverything(p):
+			return nil
+		case p == nil:
+			return auth.ErrUnauthenticated
+		}
+		return auth.ErrForbidden
+	}
 	for _, u := range uses {
 		err = checkView(r, p, u.State, auth.Scope{Visibility: auth.Visibility(u.Visibility), SchoolID: u.SchoolID,
 			District: u.District, OwnerID: u.OwnerID, ShareToken: u.ShareToken})

@@ -346,6 +346,9 @@ func TestLessonsAPI(t *testing.T) {
 		if err := ts.cat.CreateAsset(context.Background(), catalog.Asset{ID: "up-free-media", Kind: catalog.KindUpload, State: catalog.StateReady}); err != nil {
 			t.Fatal(err)
 		}
+		if err := ts.cat.CreateAsset(context.Background(), catalog.Asset{ID: "rec-free-media", Kind: catalog.KindRecording, State: catalog.StateReady}); err != nil {
+			t.Fatal(err)
+		}
 		r = t1.must(201, "POST", "/api/v1/lessons", map[string]any{"title": "带视频的课", "asset_id": "up-lesson-media", "visibility": "public"})
 		media := "/api/v1/assets/up-lesson-media"
 		if str(r.body, "origin") != "upload" || str(r.body, "asset_state") != "ready" || str(r.body, "poster_url") != "/vod/up-lesson-media/poster.jpg" ||
@@ -360,15 +363,19 @@ func TestLessonsAPI(t *testing.T) {
 		va.must(403, "GET", media, nil)
 		t1.must(200, "GET", media, nil)
 		rev.must(200, "GET", media, nil)
-		anon.must(200, "GET", "/api/v1/assets/up-free-media", nil) // no lesson uses it: its own rules
-		if r := anon.must(200, "GET", "/api/v1/assets", nil); strings.Contains(r.raw, "up-lesson-media") || !strings.Contains(r.raw, "up-free-media") ||
+		anon.must(200, "GET", "/api/v1/assets/rec-free-media", nil) // a recording no lesson uses: its own rules
+		// An upload nothing uses (its lesson deleted): reviewers only, until it is reclaimed.
+		anon.must(401, "GET", "/api/v1/assets/up-free-media", nil)
+		t1.must(403, "GET", "/api/v1/assets/up-free-media", nil)
+		rev.must(200, "GET", "/api/v1/assets/up-free-media", nil)
+		if r := anon.must(200, "GET", "/api/v1/assets", nil); strings.Contains(r.raw, "up-lesson-media") || strings.Contains(r.raw, "up-free-media") || !strings.Contains(r.raw, "rec-free-media") ||
 			fmt.Sprint(r.body["total"]) != fmt.Sprint(len(r.body["assets"].([]any))) {
 			t.Fatalf("anonymous asset listing (total counts only what the caller sees): %s", r.raw)
 		}
 		if r := anon.must(200, "GET", "/api/v1/assets?limit=1&offset=1", nil); len(r.body["assets"].([]any)) != 0 {
 			t.Fatalf("anonymous second page: %s", r.raw)
 		}
-		if r := rev.must(200, "GET", "/api/v1/assets", nil); !strings.Contains(r.raw, "up-lesson-media") || fmt.Sprint(r.body["total"]) != "2" {
+		if r := rev.must(200, "GET", "/api/v1/assets", nil); !strings.Contains(r.raw, "up-lesson-media") || fmt.Sprint(r.body["total"]) != "3" {
 			t.Fatalf("reviewer asset listing: %s", r.raw)
 		}
 		mediaLesson := "/api/v1/lessons/" + str(r.body, "id")
@@ -376,6 +383,11 @@ func TestLessonsAPI(t *testing.T) {
 		rev.must(200, "POST", mediaLesson+"/approve", nil)
 		rev.must(200, "POST", mediaLesson+"/publish", nil)
 		anon.must(200, "GET", media, nil)
+		// Deleted, the lesson takes its media with it for everyone but reviewers.
+		admin.must(204, "DELETE", mediaLesson, nil)
+		anon.must(401, "GET", media, nil)
+		t1.must(403, "GET", media, nil)
+		rev.must(200, "GET", media, nil)
 
 		// --- the endpoints are described.
 		r = anon.must(200, "GET", "/api/v1/openapi.json", nil)
