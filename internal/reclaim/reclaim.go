@@ -4,9 +4,11 @@
 // or re-cuts expects it freed; nobody should have to find orphans by hand.
 //
 // An asset goes only after it has stayed unused for a grace period (default an hour,
-// measured by this process from the first sweep that found it unused), so a viewer
-// in the middle of the old cut of a micro-lecture finishes watching it. Recordings are
-// never reclaimed: the library lists them for their own sake.
+// measured by this process from the first sweep that found it unused): a lesson deleted
+// by mistake can be made again on the same asset_id meanwhile, and media whose record
+// is being written (an asset a moment before its lesson) is never taken. Unused media
+// is already hidden from everyone but reviewers and admins (api.checkMediaView).
+// Recordings are never reclaimed: the library lists them for their own sake.
 package reclaim
 
 import (
