@@ -51,6 +51,7 @@ func (s *Server) lessonRoutes() {
 	m.Handle("GET /api/v1/review/queue", user(s.reviewQueue))
 	m.Handle("GET /api/v1/coverage", user(s.coverage))
 	m.Handle("GET /api/v1/knowledge-points", user(s.getKnowledgePoints))
+	m.Handle("GET /api/v1/curricula", user(s.getCurricula))
 	m.Handle("PUT /api/v1/knowledge-points", user(s.putKnowledgePoints))
 	m.HandleFunc("GET /api/v1/lessons/{id}/captions", s.listCaptions)
 	m.HandleFunc("GET /api/v1/lessons/{id}/captions/{lang}", s.getCaption)
@@ -992,6 +993,17 @@ func (s *Server) getKnowledgePoints(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]any{"subject": subject, "grade": grade, "points": pts})
 }
 
+// getCurricula lists the subjects and grades that have a curriculum, for the coverage
+// view's choices.
+func (s *Server) getCurricula(w http.ResponseWriter, r *http.Request) {
+	list, err := s.opts.Catalog.Curricula(r.Context())
+	if err != nil {
+		s.lessonError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"curricula": list})
+}
+
 // putKnowledgePoints replaces a subject and grade's curriculum (reviewers, admins).
 func (s *Server) putKnowledgePoints(w http.ResponseWriter, r *http.Request) {
 	p := auth.FromContext(r.Context())
@@ -1077,6 +1089,8 @@ func lessonsOpenAPI(jsonErr func(string) map[string]any) map[string]any {
 			`200 {"lessons": [Lesson], "lessons_total": n, "clips": [Clip], "clips_total": n}`, "401 sign in", "403 not a reviewer"))},
 		"/api/v1/coverage": map[string]any{"get": noID(op("Knowledge points of ?subject&grade and whether an approved or published micro-lecture covers each",
 			`200 {"points": [{point, covered, micro_lectures, clip_ids, lessons, in_curriculum}], "covered": n, "total": n}`, "400 subject and grade required", "401 sign in"))},
+		"/api/v1/curricula": map[string]any{"get": noID(op("Subjects and grades that have knowledge points",
+			`200 {"curricula": [{subject, grade, points}]}`, "401 sign in"))},
 		"/api/v1/knowledge-points": map[string]any{
 			"get": noID(op("The curriculum's knowledge points of ?subject&grade", `200 {"points": [string]}`, "400 subject and grade required", "401 sign in")),
 			"put": noID(op("Replace the curriculum of {subject, grade, points} (reviewers)", `200 {"points": [string]}`, "400 bad field", "401 sign in", "403 not a reviewer")),

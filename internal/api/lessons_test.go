@@ -110,6 +110,7 @@ func TestLessonsAPI(t *testing.T) {
 			{"PUT", "/api/v1/knowledge-points", map[string]any{"subject": "数学", "grade": "八年级", "points": []string{"x"}}, []*client{t1, va}},
 			{"GET", "/api/v1/coverage?subject=数学&grade=八年级", nil, nil},
 			{"GET", "/api/v1/knowledge-points?subject=数学&grade=八年级", nil, nil},
+			{"GET", "/api/v1/curricula", nil, nil},
 		} {
 			if r := anon.do(e.method, e.path, e.body); r.status != 401 || r.errCode() != "unauthorized" {
 				t.Errorf("anonymous %s %s: %d %s", e.method, e.path, r.status, r.raw)
@@ -277,7 +278,14 @@ func TestLessonsAPI(t *testing.T) {
 		}
 
 		// --- coverage: the curriculum's points and the lesson's, covered by approved clips.
+		if r := va.must(200, "GET", "/api/v1/curricula", nil); fmt.Sprint(r.body["curricula"]) != "[]" {
+			t.Fatalf("curricula before any: %s", r.raw)
+		}
 		rev.must(200, "PUT", "/api/v1/knowledge-points", map[string]any{"subject": "数学", "grade": "八年级", "points": []string{"勾股定理", "勾股定理的逆定理"}})
+		rev.must(200, "PUT", "/api/v1/knowledge-points", map[string]any{"subject": "物理", "grade": "八年级", "points": []string{"欧姆定律"}})
+		if r := va.must(200, "GET", "/api/v1/curricula", nil); fmt.Sprint(r.body["curricula"]) != "[map[grade:八年级 points:2 subject:数学] map[grade:八年级 points:1 subject:物理]]" {
+			t.Fatalf("curricula: %s", r.raw)
+		}
 		coverage := func() string {
 			r := va.must(200, "GET", "/api/v1/coverage?subject="+url.QueryEscape("数学")+"&grade="+url.QueryEscape("八年级"), nil)
 			var out []string
@@ -408,7 +416,7 @@ func TestLessonsAPI(t *testing.T) {
 				t.Errorf("reject audit entry: %v", m)
 			}
 		}
-		for action, n := range map[string]int{"review.submit": 5, "review.approve": 4, "review.reject": 1, "review.publish": 3, "review.knowledge_points": 1} {
+		for action, n := range map[string]int{"review.submit": 5, "review.approve": 4, "review.reject": 1, "review.publish": 3, "review.knowledge_points": 2} {
 			if seen[action] != n {
 				t.Errorf("audit %s: %d entries, want %d (%v)", action, seen[action], n, seen)
 			}

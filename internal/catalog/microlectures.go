@@ -290,6 +290,31 @@ func cleanPointsN(in []string, max int) ([]string, error) {
 	return uniq, nil
 }
 
+// Curriculum names a subject and grade that has knowledge points, and how many.
+type Curriculum struct {
+	Subject string `json:"subject"`
+	Grade   string `json:"grade"`
+	Points  int    `json:"points"`
+}
+
+// Curricula lists every subject and grade with knowledge points, by subject then grade.
+func (c *Catalog) Curricula(ctx context.Context) ([]Curriculum, error) {
+	rows, err := c.db.QueryContext(ctx, `SELECT subject, grade, COUNT(*) FROM knowledge_points GROUP BY subject, grade ORDER BY subject, grade`)
+	if err != nil {
+		return nil, fmt.Errorf("catalog: curricula: %w", err)
+	}
+	defer rows.Close()
+	out := []Curriculum{}
+	for rows.Next() {
+		var cu Curriculum
+		if err := rows.Scan(&cu.Subject, &cu.Grade, &cu.Points); err != nil {
+			return nil, fmt.Errorf("catalog: curricula: %w", err)
+		}
+		out = append(out, cu)
+	}
+	return out, rows.Err()
+}
+
 // KnowledgePoints returns the curriculum's points of a subject and grade, in order.
 func (c *Catalog) KnowledgePoints(ctx context.Context, subject, grade string) ([]string, error) {
 	rows, err := c.db.QueryContext(ctx, c.q(`SELECT point FROM knowledge_points WHERE subject = ? AND grade = ? ORDER BY sort, point`), subject, grade)

@@ -443,6 +443,18 @@ async function vodChecks() {
       });
     });
     await p2.route('**/api/v1/lessons?*', (route) => json(route, 200, { lessons: [], total: 0 }));
+    await p2.route('**/api/v1/curricula', (route) =>
+      json(route, 200, { curricula: [{ subject: '数学', grade: '八年级', points: 3 }, { subject: '信息科技', grade: '七年级', points: 5 }] }));
+    // No subject chosen: the first curriculum is shown at once.
+    await p2.goto(`${base}/library?tab=coverage`);
+    check(await waitFor(p2, () => new URL(location.href).searchParams.get('subject') === '数学' && !document.getElementById('coverage-result').hidden),
+      'coverage: the first curriculum without asking');
+    const chips = await p2.$$eval('[data-testid="coverage-curricula"] a', (as) => as.map((a) => `${a.textContent}|${a.getAttribute('aria-current') ?? ''}`));
+    check(chips.join() === '数学 · 八年级（3 个知识点）|true,信息科技 · 七年级（5 个知识点）|', `coverage: curricula chips ${chips}`);
+    check((await p2.$$eval('#lib-subjects option', (os) => os.map((o) => o.value)))[1] === '信息科技', 'coverage: a school subject joins the suggestions');
+    await p2.click('[data-testid="coverage-curricula"] a[data-subject="信息科技"]');
+    check(await waitFor(p2, () => new URL(location.href).searchParams.get('grade') === '七年级') && covQueries.at(-1)?.subject === '信息科技', 'coverage: a chip chooses its curriculum');
+    covQueries.length = 0;
     await p2.goto(`${base}/library?tab=coverage&subject=${encodeURIComponent('数学')}&grade=${encodeURIComponent('八年级')}`);
     check(await waitFor(p2, () => !document.getElementById('coverage-result').hidden), 'coverage: loads from the URL');
     check(covQueries[0]?.subject === '数学' && covQueries[0].grade === '八年级', `coverage: query ${JSON.stringify(covQueries[0])}`);

@@ -166,6 +166,8 @@ export const messages = {
     en: 'Choose a subject and grade to see which knowledge points have an approved micro-lecture',
   },
   'library.cov.show': { zh: '查看覆盖', en: 'Show coverage' },
+  'library.cov.curricula': { zh: '已有课程标准的学科和年级', en: 'Subjects and grades with a curriculum' },
+  'library.cov.chip': { zh: '{subject} · {grade}（{n} 个知识点）', en: '{subject} · {grade} ({n} points)' },
   'library.cov.summary': {
     zh: '已覆盖 {covered} / {total} 个知识点（{percent}%）',
     en: '{covered} of {total} knowledge points covered ({percent}%)',

@@ -6,8 +6,17 @@
 import { ApiError, apiGet } from './api';
 import { withToken } from './assets';
 import { onLangChange, t } from './i18n';
-import { coveragePercent, parseCoverage, splitCoverage, type Coverage, type PointCoverage } from './library-coverage';
-import { coverageApiPath, coverageQueryFromParams, tabHref, type CoverageQuery } from './library-query';
+import {
+  coveragePercent,
+  mergeSuggestions,
+  parseCoverage,
+  parseCurricula,
+  splitCoverage,
+  type Coverage,
+  type Curriculum,
+  type PointCoverage,
+} from './library-coverage';
+import { GRADES, SUBJECTS, coverageApiPath, coverageQueryFromParams, tabHref, type CoverageQuery } from './library-query';
 import { byId, h } from './portal';
 import { signInUrl, type Me } from './session';
 
@@ -20,6 +29,7 @@ export function startCoverage(token: string | null, me: Promise<Me | null>): voi
     subject: byId<HTMLInputElement>('coverage-subject'),
     grade: byId<HTMLInputElement>('coverage-grade'),
     pick: byId<HTMLParagraphElement>('coverage-pick'),
+    curricula: byId<HTMLElement>('coverage-curricula'),
     error: byId<HTMLDivElement>('coverage-error'),
     errorText: byId<HTMLSpanElement>('coverage-error-text'),
     retry: byId<HTMLButtonElement>('coverage-retry'),
@@ -109,6 +119,52 @@ export function startCoverage(token: string | null, me: Promise<Me | null>): voi
     ui.coveredNone.hidden = covered.length > 0;
   }
 
+  // The subjects and grades that have a curriculum: one-click choices, and the boxes'
+  // suggestions (a school's own subjects, e.g. 信息科技, join the fixed ones).
+  let curricula: Curriculum[] = [];
+
+  function renderCurricula() {
+    ui.curricula.hidden = curricula.length === 0;
+    ui.curricula.replaceChildren(
+      ...curricula.map((c) => {
+        const a = h('a', 'lib-cov-chip', t('library.cov.chip', { subject: c.subject, grade: c.grade, n: c.points }));
+        a.href = tabHref('coverage', token, { subject: c.subject, grade: c.grade });
+        a.dataset.subject = c.subject;
+        a.dataset.grade = c.grade;
+        if (c.subject === query.subject && c.grade === query.grade) a.setAttribute('aria-current', 'true');
+        a.addEventListener('click', (e) => {
+          e.preventDefault();
+          choose(c.subject, c.grade);
+        });
+        return a;
+      }),
+    );
+  }
+
+  function choose(subject: string, grade: string) {
+    query = { subject, grade };
+    ui.subject.value = subject;
+    ui.grade.value = grade;
+    writeUrl();
+    renderCurricula();
+    void load();
+  }
+
+  async function loadCurricula(): Promise<void> {
+    try {
+      curricula = parseCurricula(await apiGet<unknown>('/curricula', token));
+    } catch {
+      return; // the boxes still take any subject and grade
+    }
+    const fill = (id: string, values: string[]) => byId<HTMLDataListElement>(id).replaceChildren(...values.map((v) => new Option(v)));
+    fill('lib-subjects', mergeSuggestions([...new Set(curricula.map((c) => c.subject))], SUBJECTS));
+    fill('lib-grades', mergeSuggestions([...new Set(curricula.map((c) => c.grade))], GRADES));
+    renderCurricula();
+    // Nothing chosen yet: show the first curriculum rather than an empty form.
+    const first = curricula[0];
+    if (first && coverageApiPath(query) === null) choose(first.subject, first.grade);
+  }
+
   let inflight: AbortController | null = null;
 
   async function load(): Promise<void> {
@@ -146,6 +202,7 @@ export function startCoverage(token: string | null, me: Promise<Me | null>): voi
     e.preventDefault();
     query = { subject: ui.subject.value.trim(), grade: ui.grade.value.trim() };
     writeUrl();
+    renderCurricula();
     void load();
   });
   ui.retry.addEventListener('click', () => void load());
@@ -158,6 +215,7 @@ export function startCoverage(token: string | null, me: Promise<Me | null>): voi
     query = coverageQueryFromParams(params);
     ui.subject.value = query.subject;
     ui.grade.value = query.grade;
+    renderCurricula();
     void load();
   });
   onLangChange(render);
@@ -173,5 +231,6 @@ export function startCoverage(token: string | null, me: Promise<Me | null>): voi
     ui.grade.value = query.grade;
     render();
     void load();
+    void loadCurricula();
   });
 }

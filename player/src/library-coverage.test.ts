@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { coveragePercent, parseCoverage, splitCoverage } from './library-coverage';
+import { coveragePercent, mergeSuggestions, parseCoverage, parseCurricula, splitCoverage } from './library-coverage';
 
 describe('parseCoverage', () => {
   const body = {
@@ -46,5 +46,28 @@ describe('coveragePercent', () => {
     expect(coveragePercent(199, 200)).toBe(99);
     expect(coveragePercent(5, 5)).toBe(100);
     expect(coveragePercent(7, 5)).toBe(100);
+  });
+});
+
+describe('parseCurricula', () => {
+  it('reads subjects and grades with their point counts, skipping broken entries', () => {
+    const list = parseCurricula({
+      curricula: [
+        { subject: '数学', grade: '八年级', points: 12 },
+        { subject: ' 物理 ', grade: '八年级', points: 'many' },
+        { subject: '', grade: '七年级', points: 3 },
+        null,
+        { grade: '九年级' },
+      ],
+    });
+    expect(list).toEqual([
+      { subject: '数学', grade: '八年级', points: 12 },
+      { subject: '物理', grade: '八年级', points: 0 },
+    ]);
+    expect(parseCurricula({})).toEqual([]);
+    expect(parseCurricula(null)).toEqual([]);
+  });
+  it('puts the catalog\'s values before the fixed suggestions, once each', () => {
+    expect(mergeSuggestions(['信息科技', '数学'], ['语文', '数学'])).toEqual(['信息科技', '数学', '语文']);
   });
 });

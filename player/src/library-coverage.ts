@@ -67,3 +67,31 @@ export function coveragePercent(covered: number, total: number): number {
 export function splitCoverage(points: PointCoverage[]): { uncovered: PointCoverage[]; covered: PointCoverage[] } {
   return { uncovered: points.filter((p) => !p.covered), covered: points.filter((p) => p.covered) };
 }
+
+/** A subject and grade with a curriculum (GET /api/v1/curricula). */
+export interface Curriculum {
+  subject: string;
+  grade: string;
+  /** How many knowledge points it lists. */
+  points: number;
+}
+
+/** Reads GET /api/v1/curricula, skipping entries without a subject or grade. */
+export function parseCurricula(body: unknown): Curriculum[] {
+  const list = (body as { curricula?: unknown } | null)?.curricula;
+  if (!Array.isArray(list)) return [];
+  const out: Curriculum[] = [];
+  for (const raw of list as unknown[]) {
+    if (!raw || typeof raw !== 'object') continue;
+    const o = raw as Record<string, unknown>;
+    const subject = str(o.subject).trim();
+    const grade = str(o.grade).trim();
+    if (subject && grade) out.push({ subject, grade, points: num(o.points) });
+  }
+  return out;
+}
+
+/** values first, then the suggestions they lack: what a subject or grade box offers. */
+export function mergeSuggestions(values: readonly string[], suggestions: readonly string[]): string[] {
+  return [...new Set([...values, ...suggestions])];
+}
