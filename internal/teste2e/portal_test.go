@@ -29,12 +29,16 @@ type flowStep struct {
 	CurrentTime float64 `json:"currentTime"`
 	Duration    float64 `json:"duration"`
 	Width       int     `json:"width"`
+	// After the teacher deleted the lesson: what GET of it and of its clip answer.
+	LessonStatus int `json:"lessonStatus"`
+	ClipStatus   int `json:"clipStatus"`
 }
 
 // TestPortalFlow: in headless Chromium, a teacher signs in, uploads a lesson, loses the
 // browser after the first chunk and resumes the upload in a new one, finds the lesson by
 // a Chinese substring, cuts a micro-lecture with the clip editor and submits it; a
-// reviewer approves and publishes it; an anonymous visitor plays it.
+// reviewer approves and publishes it; an anonymous visitor plays it; the teacher deletes
+// the lesson on its page, and its micro-lecture goes with it.
 func TestPortalFlow(t *testing.T) {
 	s := startServer(t, "admin: {password: admin-pass-1}\n")
 	admin := signIn(t, s, "admin", "admin-pass-1")
@@ -121,16 +125,19 @@ func TestPortalFlow(t *testing.T) {
 		t.Errorf("published clip played %+v, want a 6.17 s clip with picture", p)
 	}
 
-	// What the API says afterwards: a published clip with ready media of the cut's length.
-	var clip struct {
-		State   string `json:"state"`
-		AssetID string `json:"asset_id"`
+	// The teacher deleted the lesson on its page: the lesson and its micro-lecture are
+	// gone, and the clip's media, kept for the sweeper's grace period, is hidden from
+	// everyone but reviewers and admins.
+	if d := steps["deleted"]; d.LessonStatus != 404 || d.ClipStatus != 404 {
+		t.Errorf("after deleting the lesson: GET lesson %d, GET clip %d, want 404 and 404", d.LessonStatus, d.ClipStatus)
 	}
-	admin.getJSON(t, "/api/v1/clips/"+saved.ClipID, &clip)
+	if code, _, _ := httpGet(t, s.HTTP+"/vod/"+saved.AssetID+"/master.m3u8"); code != 401 {
+		t.Errorf("a deleted lesson's clip media answers %d to anonymous viewers, want 401", code)
+	}
+	// What the clip's media was: ready, of the cut's length, 185 pictures at 30 fps.
 	var a asset
-	admin.getJSON(t, "/api/v1/assets/"+clip.AssetID, &a)
-	// 185 pictures at 30 fps.
-	if clip.State != "published" || a.State != "ready" || math.Abs(a.Duration-185.0/30) > 0.02 || len(a.Renditions) == 0 || a.Renditions[0].FrameRate != 30 {
-		t.Fatalf("after the flow: clip %+v, media %+v", clip, a)
+	admin.getJSON(t, "/api/v1/assets/"+saved.AssetID, &a)
+	if a.State != "ready" || math.Abs(a.Duration-185.0/30) > 0.02 || len(a.Renditions) == 0 || a.Renditions[0].FrameRate != 30 {
+		t.Fatalf("after the flow: media %+v", a)
 	}
 }

@@ -3,8 +3,9 @@
 // after the first chunk), start the browser again and resume the upload, find the
 // lesson by a Chinese substring in the library, cut a micro-lecture with the clip
 // editor, submit it, approve and publish it as the reviewer, and play the published
-// clip as an anonymous visitor. The Go end-to-end test (internal/teste2e) runs it
-// against a real server and asserts on what it prints; by hand:
+// clip as an anonymous visitor; then the teacher deletes the lesson on its page. The
+// Go end-to-end test (internal/teste2e) runs it against a real server and asserts on
+// what it prints; by hand:
 //
 //   node scripts/portalflow.mjs --base http://127.0.0.1:8080 --teacher t1:pass \
 //     --reviewer r1:pass --file lesson.mp4 --title '勾股定理 第一课' --search 勾股 \
@@ -214,6 +215,23 @@ try {
   );
   say('played', played);
   await anon.close();
+
+  // --- 7. The teacher deletes the lesson (still a draft): its micro-lecture goes with it.
+  const again = await chromium.launch(launchOpts);
+  browser = again;
+  const tpage = await again.newPage({ viewport: { width: 1280, height: 800 } });
+  tpage.on('pageerror', (e) => say('pageerror', { message: String(e) }));
+  tpage.on('dialog', (d) => void d.accept());
+  await signIn(tpage, teacherUser, teacherPass, `/lessons/${lessonId}`);
+  await tpage.waitForSelector(tid('lesson-delete'), { state: 'visible', timeout: 15_000 });
+  await tpage.click(tid('lesson-delete'));
+  await tpage.waitForURL((u) => u.pathname === '/me', { timeout: 15_000 });
+  const [lessonStatus, clipStatus] = await tpage.evaluate(
+    async ([l, c]) => [(await fetch(`/api/v1/lessons/${l}`)).status, (await fetch(`/api/v1/clips/${c}`)).status],
+    [lessonId, saved.id],
+  );
+  say('deleted', { lessonStatus, clipStatus });
+  await again.close();
   browser = null;
   say('done');
   process.exit(0);

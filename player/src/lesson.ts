@@ -48,6 +48,7 @@ const ui = {
   reviewError: byId<HTMLParagraphElement>('review-error'),
   reviewActions: byId<HTMLDivElement>('review-actions'),
   editToggle: byId<HTMLButtonElement>('edit-toggle'),
+  deleteLesson: byId<HTMLButtonElement>('lesson-delete'),
   details: byId<HTMLDListElement>('details'),
   form: byId<HTMLFormElement>('lesson-form'),
   fTitle: byId<HTMLInputElement>('lf-title'),
@@ -214,6 +215,9 @@ function renderLesson() {
   );
   const editable = canEdit(caller, l.teacher_id, l.state);
   ui.editToggle.hidden = !editable || !ui.form.hidden;
+  // The server's rule for deleting is the one for editing: the owner in draft or
+  // rejected, an admin always.
+  ui.deleteLesson.hidden = !editable;
   if (!editable) ui.form.hidden = true;
   ui.details.hidden = !ui.form.hidden;
   ui.ok.textContent = okNote ? t(okNote) : '';
@@ -254,6 +258,18 @@ ui.editToggle.addEventListener('click', () => {
   ui.form.hidden = false;
   renderLesson();
   ui.fTitle.focus();
+});
+
+ui.deleteLesson.addEventListener('click', () => {
+  const l = lesson;
+  if (!l || !confirm(t('lesson.delete.confirm', { title: l.title }))) return;
+  ui.deleteLesson.disabled = true;
+  apiSend('DELETE', `/lessons/${encodeURIComponent(l.id)}`)
+    .then(() => location.assign('/me'))
+    .catch((err: unknown) => {
+      ui.deleteLesson.disabled = false;
+      showPageError(t('lesson.delete.error', { message: apiErrorText(err) }));
+    });
 });
 
 ui.cancel.addEventListener('click', () => {
@@ -398,6 +414,26 @@ function renderClips() {
         },
         onError: (m) => setText(ui.pageError, m),
       });
+      if (canEdit(caller, c.teacher_id, c.state)) {
+        const del = h('button', 'btn btn-small btn-danger', t('lesson.clips.delete'));
+        del.type = 'button';
+        del.dataset.testid = 'clip-row-delete';
+        del.addEventListener('click', () => {
+          if (!confirm(t('lesson.clips.deleteConfirm', { title: c.title || c.id }))) return;
+          del.disabled = true;
+          apiSend('DELETE', `/clips/${encodeURIComponent(c.id)}`)
+            .then(() => {
+              clips = clips.filter((x) => x.id !== c.id);
+              renderClips();
+            })
+            .catch((err: unknown) => {
+              del.disabled = false;
+              setText(ui.pageError, t('lesson.delete.error', { message: apiErrorText(err) }));
+            });
+        });
+        actions.append(del);
+        actions.hidden = false;
+      }
       if (!actions.hidden) li.append(actions);
       return li;
     }),
