@@ -1106,10 +1106,12 @@ func lessonsOpenAPI(jsonErr func(string) map[string]any) map[string]any {
 // checkMediaView applies lesson visibility to an asset's media (/vod/ and
 // /api/v1/assets/{id}): when lessons or micro-lectures use the asset, the caller must
 // be allowed to see at least one of them (?share=<token> included). A recording that
-// no lesson uses keeps only its own rules (the stream's viewer token). An upload or a
-// clip that nothing uses any more (its lesson deleted, its micro-lecture cut again or
-// deleted) is media someone took back: only reviewers and admins see it until the
-// sweeper of unused media (internal/reclaim) deletes it.
+// no lesson uses is the live class kept: it follows its classroom's visibility (the
+// classroom's share token as ?share=), or, for a stream no classroom owns, only the
+// stream's viewer token (loadAsset). An upload or a clip that nothing uses any more
+// (its lesson deleted, its micro-lecture cut again or deleted) is media someone took
+// back: only reviewers and admins see it until the sweeper of unused media
+// (internal/reclaim) deletes it.
 func (s *Server) checkMediaView(r *http.Request, a catalog.Asset) error {
 	uses, err := s.opts.Catalog.AssetUses(r.Context(), a.ID)
 	if err != nil {
@@ -1118,12 +1120,21 @@ func (s *Server) checkMediaView(r *http.Request, a catalog.Asset) error {
 	p := auth.FromContext(r.Context())
 	if len(uses) == 0 {
 		switch {
-		case a.Kind != catalog.KindUpload && a.Kind != catalog.KindClip, seesEverything(p):
+		case seesEverything(p):
 			return nil
-		case p == nil:
-			return auth.ErrUnauthenticated
+		case a.Kind == catalog.KindUpload || a.Kind == catalog.KindClip:
+			if p == nil {
+				return auth.ErrUnauthenticated
+			}
+			return auth.ErrForbidden
+		case a.StreamPath != "" && s.opts.Auth != nil:
+			sc, owned, err := s.opts.Auth.StreamScope(r.Context(), a.StreamPath)
+			if err != nil || !owned {
+				return err
+			}
+			return auth.CheckView(p, sc, r.URL.Query().Get("share"))
 		}
-		return auth.ErrForbidden
+		return nil
 	}
 	for _, u := range uses {
 		err = checkView(r, p, u.State, auth.Scope{Visibility: auth.Visibility(u.Visibility), SchoolID: u.SchoolID,

@@ -1,13 +1,16 @@
 package api_test
 
 import (
+	"context"
 	"log/slog"
 	"net"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/classcast/classcast/internal/api"
+	"github.com/classcast/classcast/internal/catalog"
 	"github.com/classcast/classcast/media/stream"
 	"github.com/classcast/classcast/media/webrtc"
 )
@@ -86,4 +89,58 @@ func TestWHEPFollowsClassroomVisibility(t *testing.T) {
 	offer(anon, "/whep/school-a/room-9", 401)
 	offer(anon, "/whep/school-a/room-9", 404, "Authorization", "Bearer view-secret")
 	offer(anon, "/whep/open/room", 404)
+}
+
+// TestRecordingFollowsClassroomVisibility: a class's recording that no lesson uses yet
+// is seen by whom the classroom's live class is, in the asset API, the listing and
+// /vod/; once a lesson is made of it, the lesson's visibility decides.
+func TestRecordingFollowsClassroomVisibility(t *testing.T) {
+	ts := startServer(t, "sqlite://"+filepath.Join(t.TempDir(), "catalog.db"))
+	ctx := context.Background()
+	admin := login(t, ts.url, "admin", "admin-pass-123")
+	school := map[string]string{}
+	for _, sc := range []struct{ key, name, district string }{{"A", "东城一中", "east"}, {"B", "东城二中", "east"}} {
+		school[sc.key] = str(admin.must(201, "POST", "/api/v1/admin/schools", map[string]string{"name": sc.name, "district": sc.district}).body, "school", "id")
+	}
+	admin.must(201, "POST", "/api/v1/admin/users", map[string]string{"username": "teachera", "display_name": "王老师",
+		"password": "teachera-pass-123", "role": "teacher", "school_id": school["A"]})
+	admin.must(201, "POST", "/api/v1/admin/users", map[string]string{"username": "viewerb", "display_name": "b",
+		"password": "viewerb-pass-123", "role": "viewer", "school_id": school["B"]})
+	r := admin.must(201, "POST", "/api/v1/admin/classrooms", map[string]string{"school_id": school["A"], "name": "录播教室 101",
+		"stream_path": "dongcheng/room-101", "visibility": "school"})
+	room := "/api/v1/admin/classrooms/" + str(r.body, "classroom", "id")
+	if err := ts.cat.CreateAsset(ctx, catalog.Asset{ID: "rec-room-101", Kind: catalog.KindRecording, StreamPath: "dongcheng/room-101",
+		State: catalog.StateReady}); err != nil {
+		t.Fatal(err)
+	}
+	ta, vb := login(t, ts.url, "teachera", "teachera-pass-123"), login(t, ts.url, "viewerb", "viewerb-pass-123")
+	anon := &client{t: t, base: ts.url}
+	rec := "/api/v1/assets/rec-room-101"
+	listed := func(c *client) bool {
+		return strings.Contains(c.must(200, "GET", "/api/v1/assets?kind=recording", nil).raw, "rec-room-101")
+	}
+
+	anon.must(401, "GET", rec, nil)
+	anon.must(401, "GET", "/vod/rec-room-101/master.m3u8", nil)
+	vb.must(403, "GET", rec, nil)
+	ta.must(200, "GET", rec, nil)
+	if listed(anon) || listed(vb) || !listed(ta) {
+		t.Fatalf("recordings listed to anonymous %v, another school %v, the classroom's school %v", listed(anon), listed(vb), listed(ta))
+	}
+	admin.must(200, "PATCH", room, map[string]string{"visibility": "link"})
+	share := str(admin.must(200, "GET", room, nil).body, "classroom", "share_token")
+	vb.must(403, "GET", rec, nil)
+	vb.must(200, "GET", rec+"?share="+share, nil)
+	admin.must(200, "PATCH", room, map[string]string{"visibility": "public"})
+	anon.must(200, "GET", rec, nil)
+	if !listed(anon) {
+		t.Fatal("a public classroom's recording is not listed to anonymous visitors")
+	}
+
+	// A lesson made of the recording: its own visibility decides (a draft: its teacher).
+	admin.must(200, "PATCH", room, map[string]string{"visibility": "school"})
+	ta.must(201, "POST", "/api/v1/lessons", map[string]any{"title": "第十七章 勾股定理", "asset_id": "rec-room-101"})
+	anon.must(401, "GET", rec, nil)
+	vb.must(403, "GET", rec, nil)
+	ta.must(200, "GET", rec, nil)
 }
