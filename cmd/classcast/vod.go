@@ -126,14 +126,23 @@ func startVOD(ctx context.Context, c config.Config, log *slog.Logger, registry *
 	return v, nil
 }
 
-func recordingTitle(path string, started time.Time) string {
-	return path + " " + started.Local().Format("2006-01-02 15:04")
+// recordingTitle names a recording for the library: its classroom ("东城一中 录播教室
+// 101 2026-11-23 10:00") when one owns the stream, else the stream path.
+func (v *vodPlane) recordingTitle(ctx context.Context, path string, started time.Time) string {
+	name := path
+	if room, err := v.catalog.ClassroomByStreamPath(ctx, path); err == nil {
+		name = room.Name
+		if school, err := v.catalog.School(ctx, room.SchoolID); err == nil && school.Name != "" {
+			name = school.Name + " " + name
+		}
+	}
+	return name + " " + started.Local().Format("2006-01-02 15:04")
 }
 
 func (v *vodPlane) recordingStarted(info record.Info) {
 	err := v.catalog.CreateAsset(v.handoffCtx, catalog.Asset{
 		ID: info.ID, Kind: catalog.KindRecording, StreamPath: info.Path, State: catalog.StateRecording,
-		Title: recordingTitle(info.Path, info.Started), StartedAt: info.Started,
+		Title: v.recordingTitle(v.handoffCtx, info.Path, info.Started), StartedAt: info.Started,
 	})
 	if err != nil {
 		v.log.Error("cannot list the new recording in the catalog", "recording", info.ID, "error", err)
@@ -155,7 +164,7 @@ func (v *vodPlane) recordingFinalized(info record.Info) {
 		retry(ctx, log, "create catalog entry", func() error {
 			return v.catalog.CreateAsset(ctx, catalog.Asset{
 				ID: id, Kind: catalog.KindRecording, StreamPath: info.Path, State: catalog.StateRecording,
-				Title: recordingTitle(info.Path, info.Started), StartedAt: info.Started,
+				Title: v.recordingTitle(ctx, info.Path, info.Started), StartedAt: info.Started,
 			})
 		})
 		retry(ctx, log, "upload recording", func() error {

@@ -25,6 +25,20 @@ func (se *session) getJSON(t *testing.T, path string, v any) {
 	}
 }
 
+// postJSON POSTs the JSON body to path as se and decodes the reply, failing on any
+// status but 201.
+func (se *session) postJSON(t *testing.T, path, body string) map[string]any {
+	t.Helper()
+	res := se.do(t, "POST", path, strings.NewReader(body), "Content-Type", "application/json")
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	var m map[string]any
+	if res.StatusCode != 201 || json.Unmarshal(b, &m) != nil {
+		t.Fatalf("POST %s: %s %s", path, res.Status, b)
+	}
+	return m
+}
+
 // TestClipOfUploadedLesson: a teacher cuts a micro-lecture out of an uploaded lesson at
 // points that are not keyframes; the clip is ready in seconds and every rendition
 // holds exactly the frames between the points, with sound, read by ffprobe over HTTP.

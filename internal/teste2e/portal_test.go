@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
-	"io"
 	"math"
 	"os/exec"
 	"path/filepath"
@@ -42,17 +41,7 @@ type flowStep struct {
 func TestPortalFlow(t *testing.T) {
 	s := startServer(t, "admin: {password: admin-pass-1}\n")
 	admin := signIn(t, s, "admin", "admin-pass-1")
-	post := func(path, body string) map[string]any {
-		t.Helper()
-		res := admin.do(t, "POST", path, strings.NewReader(body), "Content-Type", "application/json")
-		defer res.Body.Close()
-		b, _ := io.ReadAll(res.Body)
-		var m map[string]any
-		if res.StatusCode != 201 || json.Unmarshal(b, &m) != nil {
-			t.Fatalf("POST %s: %s %s", path, res.Status, b)
-		}
-		return m
-	}
+	post := func(path, body string) map[string]any { t.Helper(); return admin.postJSON(t, path, body) }
 	school := post("/api/v1/admin/schools", `{"name":"东城一中","district":"east"}`)["school"].(map[string]any)["id"].(string)
 	post("/api/v1/admin/users", `{"username":"wang","display_name":"王老师","password":"wang-pass-123","role":"teacher","school_id":"`+school+`"}`)
 	post("/api/v1/admin/users", `{"username":"shen","display_name":"审核员","password":"shen-pass-123","role":"reviewer"}`)
