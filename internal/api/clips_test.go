@@ -61,8 +61,8 @@ func TestClipCutQueued(t *testing.T) {
 	ts := startServer(t, "sqlite://"+filepath.Join(t.TempDir(), "catalog.db"), func(o *api.Options) { o.Clips = q })
 	ctx := context.Background()
 	admin := login(t, ts.url, "admin", "admin-pass-123")
-	admin.must(201, "POST", "/api/v1/admin/users", map[string]string{"username": "teacher1", "display_name": "王老师",
-		"password": "teacher1-pass-123", "role": "teacher"})
+	t1ID := str(admin.must(201, "POST", "/api/v1/admin/users", map[string]string{"username": "teacher1", "display_name": "王老师",
+		"password": "teacher1-pass-123", "role": "teacher"}).body, "user", "id")
 	admin.must(201, "POST", "/api/v1/admin/users", map[string]string{"username": "teacher2", "display_name": "李老师",
 		"password": "teacher2-pass-123", "role": "teacher"})
 	t1 := login(t, ts.url, "teacher1", "teacher1-pass-123")
@@ -73,8 +73,13 @@ func TestClipCutQueued(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	ready := "/api/v1/lessons/" + str(t1.must(201, "POST", "/api/v1/lessons", map[string]any{"title": "勾股定理", "asset_id": "up-ready"}).body, "id")
-	busy := "/api/v1/lessons/" + str(t1.must(201, "POST", "/api/v1/lessons", map[string]any{"title": "一元二次方程", "asset_id": "up-busy"}).body, "id")
+	// The lessons the uploads made (by the admin here: a teacher makes lessons only of media
+	// that is already theirs).
+	lessonOf := func(title, asset string) string {
+		body := map[string]any{"title": title, "asset_id": asset, "teacher_id": t1ID}
+		return "/api/v1/lessons/" + str(admin.must(201, "POST", "/api/v1/lessons", body).body, "id")
+	}
+	ready, busy := lessonOf("勾股定理", "up-ready"), lessonOf("一元二次方程", "up-busy")
 
 	clip := map[string]any{"title": "勾股定理的证明", "knowledge_point": "勾股定理", "start_ms": 20*60*1000 + 3360, "end_ms": 25*60*1000 + 3360}
 	t2.must(403, "POST", ready+"/clips", clip)

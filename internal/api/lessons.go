@@ -456,8 +456,8 @@ func (s *Server) createLesson(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusCreated, viewLesson(p, l))
 }
 
-// fillFromAsset checks that l's asset exists and takes its origin and duration when
-// the request did not give them.
+// fillFromAsset checks that l's asset exists and that the caller may make a lesson of
+// it, and takes its origin and duration when the request did not give them.
 func (s *Server) fillFromAsset(w http.ResponseWriter, r *http.Request, l *catalog.Lesson, origin, duration bool) bool {
 	if !catalog.ValidID(l.AssetID) {
 		writeError(w, http.StatusBadRequest, "invalid", "asset_id: not an asset id")
@@ -471,6 +471,13 @@ func (s *Server) fillFromAsset(w http.ResponseWriter, r *http.Request, l *catalo
 		s.lessonError(w, r, err)
 		return false
 	}
+	if ok, why, err := s.mayMakeLessonOf(r, a); err != nil {
+		s.lessonError(w, r, err)
+		return false
+	} else if !ok {
+		writeError(w, http.StatusForbidden, "forbidden", why)
+		return false
+	}
 	if origin && (a.Kind == catalog.KindRecording || a.Kind == catalog.KindUpload) {
 		l.Origin = a.Kind
 	}
@@ -478,6 +485,43 @@ func (s *Server) fillFromAsset(w http.ResponseWriter, r *http.Request, l *catalo
 		l.Duration = a.Duration
 	}
 	return true
+}
+
+// mayMakeLessonOf decides whether the caller may put asset a in a lesson of theirs. Owning
+// a lesson that uses an asset opens its media to the owner, so this is an access rule:
+// a teacher makes lessons of the recordings they may watch, and of a classroom's
+// recordings only in the classroom's school; of an upload or a clip only when one of
+// their own lessons or micro-lectures already uses it. Admins may use any asset.
+func (s *Server) mayMakeLessonOf(r *http.Request, a catalog.Asset) (bool, string, error) {
+	p := auth.FromContext(r.Context())
+	if p.IsAdmin() {
+		return true, "", nil
+	}
+	if a.Kind == catalog.KindRecording {
+		if !s.canSeeAsset(r, a) {
+			return false, "asset_id: you may not watch this recording", nil
+		}
+		if a.StreamPath != "" && s.opts.Auth != nil {
+			sc, owned, err := s.opts.Auth.StreamScope(r.Context(), a.StreamPath)
+			if err != nil {
+				return false, "", err
+			}
+			if owned && sc.SchoolID != p.SchoolID {
+				return false, "asset_id: only teachers of the classroom's school make lessons of its classes", nil
+			}
+		}
+		return true, "", nil
+	}
+	uses, err := s.opts.Catalog.AssetUses(r.Context(), a.ID)
+	if err != nil {
+		return false, "", err
+	}
+	for _, u := range uses {
+		if u.OwnerID == p.UserID {
+			return true, "", nil
+		}
+	}
+	return false, "asset_id: not your media (make a lesson of your own upload or of a class recording)", nil
 }
 
 func (s *Server) getLesson(w http.ResponseWriter, r *http.Request) {
@@ -521,6 +565,8 @@ func (s *Server) updateLesson(w http.ResponseWriter, r *http.Request) {
 		ch.IfState = editable
 	}
 	if in.AssetID != nil && *in.AssetID != "" {
+		// The new asset is what is checked (and what gives the duration).
+		l.AssetID = *in.AssetID
 		if !s.fillFromAsset(w, r, &l, false, in.DurationMS == nil) {
 			return
 		}

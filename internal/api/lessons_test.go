@@ -357,7 +357,23 @@ func TestLessonsAPI(t *testing.T) {
 		if err := ts.cat.CreateAsset(context.Background(), catalog.Asset{ID: "rec-free-media", Kind: catalog.KindRecording, State: catalog.StateReady}); err != nil {
 			t.Fatal(err)
 		}
-		r = t1.must(201, "POST", "/api/v1/lessons", map[string]any{"title": "带视频的课", "asset_id": "up-lesson-media", "visibility": "public"})
+		// Owning a lesson opens its media: teachers make lessons only of their own uploads
+		// (the upload makes the first lesson, here the admin for teacher1) and of the
+		// recordings they may watch.
+		t1.must(403, "POST", "/api/v1/lessons", map[string]any{"title": "别人的视频", "asset_id": "up-lesson-media"})
+		r = admin.must(201, "POST", "/api/v1/lessons", map[string]any{"title": "带视频的课", "asset_id": "up-lesson-media", "visibility": "public",
+			"teacher_id": ids["teacher1"]})
+		t2.must(403, "POST", "/api/v1/lessons", map[string]any{"title": "别人的视频", "asset_id": "up-lesson-media"})
+		t2.must(403, "POST", "/api/v1/lessons", map[string]any{"title": "没人用的视频", "asset_id": "up-free-media"})
+		t2Lesson := "/api/v1/lessons/" + str(t2.must(201, "POST", "/api/v1/lessons", map[string]any{"title": "李老师的课"}).body, "id")
+		t2.must(403, "PATCH", t2Lesson, map[string]any{"asset_id": "up-lesson-media"})
+		t2.must(400, "PATCH", t2Lesson, map[string]any{"asset_id": "no-such-asset"})
+		if r := t2.must(200, "PATCH", t2Lesson, map[string]any{"asset_id": "rec-free-media"}); str(r.body, "asset_id") != "rec-free-media" {
+			t.Fatalf("a lesson given a recording it may watch: %s", r.raw)
+		}
+		t2.must(204, "DELETE", t2Lesson, nil)
+		mine := t1.must(201, "POST", "/api/v1/lessons", map[string]any{"title": "同一视频的第二节", "asset_id": "up-lesson-media"})
+		t1.must(204, "DELETE", "/api/v1/lessons/"+str(mine.body, "id"), nil)
 		media := "/api/v1/assets/up-lesson-media"
 		if str(r.body, "origin") != "upload" || str(r.body, "asset_state") != "ready" || str(r.body, "poster_url") != "/vod/up-lesson-media/poster.jpg" ||
 			str(r.body, "school_name") != "东城一中" {

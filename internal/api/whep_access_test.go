@@ -106,6 +106,8 @@ func TestRecordingFollowsClassroomVisibility(t *testing.T) {
 		"password": "teachera-pass-123", "role": "teacher", "school_id": school["A"]})
 	admin.must(201, "POST", "/api/v1/admin/users", map[string]string{"username": "viewerb", "display_name": "b",
 		"password": "viewerb-pass-123", "role": "viewer", "school_id": school["B"]})
+	admin.must(201, "POST", "/api/v1/admin/users", map[string]string{"username": "teacherb", "display_name": "李老师",
+		"password": "teacherb-pass-123", "role": "teacher", "school_id": school["B"]})
 	r := admin.must(201, "POST", "/api/v1/admin/classrooms", map[string]string{"school_id": school["A"], "name": "录播教室 101",
 		"stream_path": "dongcheng/room-101", "visibility": "school"})
 	room := "/api/v1/admin/classrooms/" + str(r.body, "classroom", "id")
@@ -135,6 +137,12 @@ func TestRecordingFollowsClassroomVisibility(t *testing.T) {
 	anon.must(200, "GET", rec, nil)
 	if !listed(anon) {
 		t.Fatal("a public classroom's recording is not listed to anonymous visitors")
+	}
+
+	// Watching a public class is not making lessons of it: that is for its school.
+	if r := login(t, ts.url, "teacherb", "teacherb-pass-123").do("POST", "/api/v1/lessons", map[string]any{"title": "x", "asset_id": "rec-room-101"}); r.status != 403 ||
+		!strings.Contains(r.raw, "classroom's school") {
+		t.Fatalf("another school's teacher made a lesson of the recording: %d %s", r.status, r.raw)
 	}
 
 	// A lesson made of the recording: its own visibility decides (a draft: its teacher).
