@@ -9,9 +9,9 @@ import (
 )
 
 // TestClassroomRecording: a recording room publishes over RTSP with its classroom's
-// key; the class's recording is named after the school and classroom in the library and
-// is seen by whom the classroom's visibility allows (its school here), not by anyone
-// holding the asset's URL.
+// key; the class's recording is named after the school and classroom in the library, is
+// seen by whom the classroom's visibility allows (its school here), not by anyone
+// holding the asset's URL, and becomes a lesson only for its school's teachers.
 func TestClassroomRecording(t *testing.T) {
 	s := startServer(t, recordYAML+"admin: {password: admin-pass-1}\n")
 	admin := signIn(t, s, "admin", "admin-pass-1")
@@ -71,6 +71,16 @@ func TestClassroomRecording(t *testing.T) {
 	}
 	if got := [3]int{status(nil), status(li), status(wang)}; got != [3]int{401, 403, 200} {
 		t.Errorf("the recording answers anonymous, another school's teacher, its school's teacher: %v, want [401 403 200]", got)
+	}
+	// Its school's teacher makes a lesson of the class (the library's 做成课程); another
+	// school's may not.
+	makeLesson := func(se *session) int {
+		res := se.do(t, "POST", "/api/v1/lessons", strings.NewReader(`{"title":"勾股定理","asset_id":"`+rec.ID+`"}`), "Content-Type", "application/json")
+		res.Body.Close()
+		return res.StatusCode
+	}
+	if got := [2]int{makeLesson(li), makeLesson(wang)}; got != [2]int{403, 201} {
+		t.Errorf("making a lesson of the recording, another school's teacher and its school's: %v, want [403 201]", got)
 	}
 	select {
 	case <-pub.exited:

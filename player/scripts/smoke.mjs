@@ -287,6 +287,34 @@ async function vodChecks() {
     check(errors.length === 0, `no console errors (${errors.join(' | ')})`);
     await page.close();
 
+    // A teacher makes a lesson of a class recording (not of a micro-lecture's media).
+    {
+      const p3 = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+      const errors3 = watchErrors(p3, [http4xx]);
+      const posts = [];
+      await p3.route('**/api/v1/auth/me', (route) =>
+        json(route, 200, { user: { id: 't1', username: 't1', display_name: '王老师', role: 'teacher', school_id: 'school-a' }, method: 'session', csrf_token: 'x' }));
+      await p3.route('**/api/v1/assets?*', (route) =>
+        json(route, 200, { assets: [asset('r-class', { title: '东城一中 录播教室 101 2026-11-23 10:00' }), asset('c-clip', { kind: 'clip' })], total: 2 }));
+      await p3.route('**/api/v1/lessons', (route) => {
+        posts.push(route.request().postDataJSON());
+        if (posts.length === 1) return json(route, 403, { error: { code: 'forbidden', message: "asset_id: only teachers of the classroom's school make lessons of its classes" } });
+        return json(route, 201, { id: 'les-new', title: posts.at(-1).title, asset_id: 'r-class', state: 'draft', teacher_id: 't1' });
+      });
+      await p3.route('**/lessons/les-new', (route) => route.fulfill({ status: 200, contentType: 'text/html', body: '<!doctype html><title>lesson</title>' }));
+      await p3.goto(`${base}/library?tab=recordings`);
+      check(await waitFor(p3, () => !!document.querySelector('li[data-id="r-class"] [data-testid="make-lesson"]')), 'library: 做成课程 on a class recording');
+      check(!(await p3.$('li[data-id="c-clip"] [data-testid="make-lesson"]')), 'library: none on a micro-lecture');
+      await p3.click('li[data-id="r-class"] [data-testid="make-lesson"]');
+      check(await waitFor(p3, () => !document.querySelector('li[data-id="r-class"] .asset-actions .asset-error').hidden), 'library: a refusal is said');
+      check((await p3.textContent('li[data-id="r-class"] .asset-actions .asset-error')) === '只有该教室所在学校的老师可以把这节课的录像做成课程', 'library: the refusal in Chinese');
+      await p3.click('li[data-id="r-class"] [data-testid="make-lesson"]');
+      check(await waitFor(p3, () => location.pathname === '/lessons/les-new'), 'library: the new lesson opens');
+      check(posts[1]?.asset_id === 'r-class' && posts[1]?.title === '东城一中 录播教室 101 2026-11-23 10:00', `library: lesson asked for ${JSON.stringify(posts[1])}`);
+      check(errors3.length === 0, `no console errors (${errors3.join(' | ')})`);
+      await p3.close();
+    }
+
     // Nothing recorded yet.
     const p2 = await browser.newPage({ viewport: { width: 1280, height: 800 } });
     await p2.route('**/api/v1/auth/me', (route) => json(route, 401, { error: { code: 'unauthorized', message: 'sign in' } }));

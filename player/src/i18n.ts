@@ -117,6 +117,12 @@ export const messages = {
   'library.empty.filtered': { zh: '没有“{state}”的录像', en: 'No recordings that are “{state}”' },
   'library.loadError': { zh: '无法加载录像列表：{message}', en: 'Could not load the recordings: {message}' },
   'library.failed': { zh: '失败原因：{reason}', en: 'Failed: {reason}' },
+  'library.rec.makeLesson': { zh: '做成课程', en: 'Make a lesson' },
+  'library.rec.makeLessonForbidden': {
+    zh: '只有该教室所在学校的老师可以把这节课的录像做成课程',
+    en: "Only teachers of the classroom's school can make a lesson of this class",
+  },
+  'library.rec.makeLessonError': { zh: '未能做成课程：{message}', en: 'Could not make the lesson: {message}' },
   'library.page': { zh: '第 {from}–{to} 条，共 {total} 条', en: '{from}–{to} of {total}' },
   'library.prev': { zh: '上一页', en: 'Previous' },
   'library.next': { zh: '下一页', en: 'Next' },

@@ -19,13 +19,20 @@ import {
 } from './assets';
 import { formatDateTime, formatDuration, formatPercent } from './format';
 import { getLang, onLangChange, t } from './i18n';
+import { parseLesson } from './lesson-model';
+import { apiErrorText } from './portal';
 import { qualityName } from './quality';
 import { backoffMs } from './retry';
+import { apiSend, type Me, type User } from './session';
 
-/** Starts the recordings tab: list, filters, paging and polling. token is the viewer's ?token=. */
-export function startRecordings(token: string | null): void {
+/**
+ * Starts the recordings tab: list, filters, paging and polling. token is the viewer's
+ * ?token=; me, the signed-in caller, lets teachers make a lesson of a class recording.
+ */
+export function startRecordings(token: string | null, me: Promise<Me | null> = Promise.resolve(null)): void {
   const PAGE_SIZE = 50;
   const POLL_MS = 3000;
+  let caller: User | null = null;
 
   function $<T extends HTMLElement>(id: string): T {
     const el = document.getElementById(id);
@@ -130,14 +137,46 @@ export function startRecordings(token: string | null): void {
     }
     link.append(body);
     li.append(link);
+    if (a.kind === 'recording' && a.state === 'ready' && (caller?.role === 'teacher' || caller?.role === 'admin')) li.append(makeLessonButton(a));
     return li;
+  }
+
+  /**
+   * "Make a lesson": the class recording becomes a draft lesson of the caller's, on
+   * whose page they tag it, cut micro-lectures and submit it. The server decides who
+   * may (a classroom's recordings: its school's teachers) and says why not.
+   */
+  function makeLessonButton(a: Asset): HTMLDivElement {
+    const box = el('div', 'asset-actions');
+    const button = el('button', 'btn btn-small', t('library.rec.makeLesson'));
+    button.type = 'button';
+    button.dataset.testid = 'make-lesson';
+    const note = el('p', 'asset-error');
+    note.hidden = true;
+    button.addEventListener('click', () => {
+      button.disabled = true;
+      note.hidden = true;
+      apiSend<unknown>('POST', '/lessons', { title: assetName(a), asset_id: a.id })
+        .then((body) => {
+          const l = parseLesson(body);
+          location.assign(l ? `/lessons/${encodeURIComponent(l.id)}` : '/me');
+        })
+        .catch((err: unknown) => {
+          button.disabled = false;
+          note.textContent =
+            err instanceof ApiError && err.status === 403 ? t('library.rec.makeLessonForbidden') : t('library.rec.makeLessonError', { message: apiErrorText(err) });
+          note.hidden = false;
+        });
+    });
+    box.append(button, note);
+    return box;
   }
 
   /** Cards by asset id with what they were made from, so a poll that changes nothing rebuilds nothing (no flicker). */
   const cards = new Map<string, { key: string; li: HTMLLIElement }>();
 
   function cardFor(a: Asset): HTMLLIElement {
-    const key = `${getLang()}|${JSON.stringify(a)}`;
+    const key = `${getLang()}|${caller?.role ?? ''}|${JSON.stringify(a)}`;
     const have = cards.get(a.id);
     if (have && have.key === key) return have.li;
     const li = card(a);
@@ -272,6 +311,10 @@ export function startRecordings(token: string | null): void {
   onLangChange(render);
   render();
   void refresh();
+  void me.then((m) => {
+    caller = m?.user ?? null;
+    if (caller) render();
+  });
   // Stop polling in a hidden tab; catch up at once when it comes back.
   document.addEventListener('visibilitychange', () => {
     if (document.visibilityState === 'visible') void refresh();

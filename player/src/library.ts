@@ -51,6 +51,6 @@ switch (tab) {
     startCoverage(token, me);
     break;
   case 'recordings':
-    startRecordings(token);
+    startRecordings(token, me);
     break;
 }
