@@ -58,6 +58,7 @@ func viewAsset(a catalog.Asset) assetView {
 }
 
 func (s *Server) listAssets(w http.ResponseWriter, r *http.Request) {
+	r = withMediaMemo(r)
 	q := r.URL.Query()
 	f := catalog.AssetFilter{State: q.Get("state"), Kind: q.Get("kind")}
 	switch f.State {
@@ -79,6 +80,9 @@ func (s *Server) listAssets(w http.ResponseWriter, r *http.Request) {
 	if p := auth.FromContext(r.Context()); s.opts.Auth == nil || seesEverything(p) {
 		// Admins and reviewers see every asset: the catalog pages for them.
 		list, total, err := s.opts.Catalog.ListAssets(r.Context(), f)
+		if err == nil {
+			err = s.prefetchUses(r, list)
+		}
 		if err != nil {
 			s.internalError(w, r, err)
 			return
@@ -117,6 +121,9 @@ func (s *Server) visibleAssets(r *http.Request, f catalog.AssetFilter) (out []as
 	const batch = 500
 	for off := 0; off < assetScanLimit; off += batch {
 		list, all, err := s.opts.Catalog.ListAssets(r.Context(), catalog.AssetFilter{State: f.State, Kind: f.Kind, Limit: batch, Offset: off})
+		if err == nil {
+			err = s.prefetchUses(r, list)
+		}
 		if err != nil {
 			return nil, 0, false, err
 		}

@@ -1159,7 +1159,7 @@ func lessonsOpenAPI(jsonErr func(string) map[string]any) map[string]any {
 // back: only reviewers and admins see it until the sweeper of unused media
 // (internal/reclaim) deletes it.
 func (s *Server) checkMediaView(r *http.Request, a catalog.Asset) error {
-	uses, err := s.opts.Catalog.AssetUses(r.Context(), a.ID)
+	uses, err := s.assetUses(r.Context(), a.ID)
 	if err != nil {
 		return err
 	}
@@ -1174,7 +1174,7 @@ func (s *Server) checkMediaView(r *http.Request, a catalog.Asset) error {
 			}
 			return auth.ErrForbidden
 		case a.StreamPath != "" && s.opts.Auth != nil:
-			sc, owned, err := s.opts.Auth.StreamScope(r.Context(), a.StreamPath)
+			sc, owned, err := s.streamScope(r.Context(), a.StreamPath)
 			if err != nil || !owned {
 				return err
 			}

@@ -517,23 +517,47 @@ type AssetUse struct {
 // the media endpoints (/vod/, /api/v1/assets/{id}) can apply their visibility: a
 // caller may play the asset when they may see one of them.
 func (c *Catalog) AssetUses(ctx context.Context, assetID string) ([]AssetUse, error) {
-	rows, err := c.db.QueryContext(ctx, c.q(`SELECT 'lesson', id, state, visibility, school_id, district, teacher_id, share_token
-		FROM lessons WHERE asset_id = ?
-		UNION ALL
-		SELECT 'clip', m.id, m.state, m.visibility, l.school_id, l.district, l.teacher_id, m.share_token
-		FROM micro_lectures m JOIN lessons l ON l.id = m.lesson_id WHERE m.asset_id = ?
-		ORDER BY 1, 2`), assetID, assetID)
+	m, err := c.AssetUsesOf(ctx, []string{assetID})
 	if err != nil {
-		return nil, fmt.Errorf("catalog: uses of asset %s: %w", assetID, err)
+		return nil, err
+	}
+	if m[assetID] == nil {
+		return []AssetUse{}, nil
+	}
+	return m[assetID], nil
+}
+
+// AssetUsesOf is AssetUses for many assets in one query (a listing checks a page of
+// assets at once); assets nothing uses are absent from the map.
+func (c *Catalog) AssetUsesOf(ctx context.Context, assetIDs []string) (map[string][]AssetUse, error) {
+	out := map[string][]AssetUse{}
+	if len(assetIDs) == 0 {
+		return out, nil
+	}
+	in := "?" + strings.Repeat(", ?", len(assetIDs)-1)
+	args := make([]any, 0, 2*len(assetIDs))
+	for range 2 {
+		for _, id := range assetIDs {
+			args = append(args, id)
+		}
+	}
+	rows, err := c.db.QueryContext(ctx, c.q(`SELECT asset_id, 'lesson', id, state, visibility, school_id, district, teacher_id, share_token
+		FROM lessons WHERE asset_id IN (`+in+`)
+		UNION ALL
+		SELECT m.asset_id, 'clip', m.id, m.state, m.visibility, l.school_id, l.district, l.teacher_id, m.share_token
+		FROM micro_lectures m JOIN lessons l ON l.id = m.lesson_id WHERE m.asset_id IN (`+in+`)
+		ORDER BY 1, 2, 3`), args...)
+	if err != nil {
+		return nil, fmt.Errorf("catalog: uses of assets: %w", err)
 	}
 	defer rows.Close()
-	out := []AssetUse{}
 	for rows.Next() {
+		var id string
 		var u AssetUse
-		if err := rows.Scan(&u.Kind, &u.ID, &u.State, &u.Visibility, &u.SchoolID, &u.District, &u.OwnerID, &u.ShareToken); err != nil {
-			return nil, fmt.Errorf("catalog: uses of asset %s: %w", assetID, err)
+		if err := rows.Scan(&id, &u.Kind, &u.ID, &u.State, &u.Visibility, &u.SchoolID, &u.District, &u.OwnerID, &u.ShareToken); err != nil {
+			return nil, fmt.Errorf("catalog: uses of assets: %w", err)
 		}
-		out = append(out, u)
+		out[id] = append(out[id], u)
 	}
 	return out, rows.Err()
 }

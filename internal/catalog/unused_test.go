@@ -97,3 +97,48 @@ func testUnusedAssets(t *testing.T, c *Catalog, _ string) {
 		}
 	}
 }
+
+func TestAssetUsesOf(t *testing.T) { forEachBackend(t, testAssetUsesOf) }
+
+// A listing asks the uses of a page of assets in one query: each asset gets exactly its
+// own lessons and micro-lectures, and assets nothing uses are absent.
+func testAssetUsesOf(t *testing.T, c *Catalog, _ string) {
+	ctx := context.Background()
+	for _, id := range []string{"a-1", "a-2", "a-3", "clip-1"} {
+		if err := c.CreateAsset(ctx, Asset{ID: id, Kind: KindUpload, State: StateReady}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	mustLesson(t, c, Lesson{ID: "les-1", Title: "一", TeacherID: "u-1", AssetID: "a-1", Duration: time.Hour, Visibility: "public"})
+	mustLesson(t, c, Lesson{ID: "les-2", Title: "二", TeacherID: "u-2", AssetID: "a-1", Duration: time.Hour})
+	mustLesson(t, c, Lesson{ID: "les-3", Title: "三", TeacherID: "u-3", AssetID: "a-2", Duration: time.Hour})
+	clip := "clip-1"
+	if err := c.CreateMicroLecture(ctx, MicroLecture{ID: "ml-1", LessonID: "les-3", Title: "c", End: time.Minute}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.UpdateMicroLecture(ctx, "ml-1", MicroLectureChange{AssetID: &clip}); err != nil {
+		t.Fatal(err)
+	}
+	got, err := c.AssetUsesOf(ctx, []string{"a-1", "a-2", "a-3", "clip-1", "missing"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	summary := map[string]string{}
+	for id, uses := range got {
+		for _, u := range uses {
+			summary[id] += u.Kind + ":" + u.ID + ":" + u.OwnerID + " "
+		}
+	}
+	want := map[string]string{"a-1": "lesson:les-1:u-1 lesson:les-2:u-2 ", "a-2": "lesson:les-3:u-3 ", "clip-1": "clip:ml-1:u-3 "}
+	if len(summary) != len(want) {
+		t.Fatalf("uses %v, want %v", summary, want)
+	}
+	for id, w := range want {
+		if summary[id] != w {
+			t.Errorf("uses of %s: %q, want %q", id, summary[id], w)
+		}
+	}
+	if one, err := c.AssetUses(ctx, "a-3"); err != nil || one == nil || len(one) != 0 {
+		t.Errorf("an asset nothing uses: %v %v, want an empty list", one, err)
+	}
+}
