@@ -180,12 +180,20 @@ func (s *Server) loadAsset(w http.ResponseWriter, r *http.Request, id string) (c
 
 // canSeeAsset reports, without writing anything, whether a listing may show a.
 func (s *Server) canSeeAsset(r *http.Request, a catalog.Asset) bool {
-	if a.StreamPath != "" && s.opts.Access != nil {
-		if want, required := s.opts.Access(a.StreamPath); required && !tokenMatches(requestToken(r), want) {
-			return false
-		}
+	if a.StreamPath != "" && !s.streamTokenOK(r, a.StreamPath) {
+		return false
 	}
 	return s.checkMediaView(r, a) == nil
+}
+
+// streamTokenOK reports whether r carries the config's viewer token of the stream at
+// path, or the stream needs none.
+func (s *Server) streamTokenOK(r *http.Request, path string) bool {
+	if s.opts.Access == nil {
+		return true
+	}
+	want, required := s.opts.Access(path)
+	return !required || tokenMatches(requestToken(r), want)
 }
 
 func (s *Server) internalError(w http.ResponseWriter, r *http.Request, err error) {

@@ -489,26 +489,34 @@ func (s *Server) fillFromAsset(w http.ResponseWriter, r *http.Request, l *catalo
 
 // mayMakeLessonOf decides whether the caller may put asset a in a lesson of theirs. Owning
 // a lesson that uses an asset opens its media to the owner, so this is an access rule:
-// a teacher makes lessons of the recordings they may watch, and of a classroom's
-// recordings only in the classroom's school; of an upload or a clip only when one of
-// their own lessons or micro-lectures already uses it. Admins may use any asset.
+// a classroom's recordings are made into lessons by its school's teachers (however the
+// classroom's visibility is set, and whoever made a lesson of it before), the recordings
+// of a stream no classroom owns by whoever may watch it (its viewer token, if it has
+// one); an upload or a clip only by a teacher one of whose lessons or micro-lectures
+// already uses it. Admins may use any asset.
 func (s *Server) mayMakeLessonOf(r *http.Request, a catalog.Asset) (bool, string, error) {
 	p := auth.FromContext(r.Context())
 	if p.IsAdmin() {
 		return true, "", nil
 	}
 	if a.Kind == catalog.KindRecording {
-		if !s.canSeeAsset(r, a) {
-			return false, "asset_id: you may not watch this recording", nil
+		if a.StreamPath == "" {
+			return true, "", nil
 		}
-		if a.StreamPath != "" && s.opts.Auth != nil {
-			sc, owned, err := s.opts.Auth.StreamScope(r.Context(), a.StreamPath)
+		if s.opts.Auth != nil {
+			sc, owned, err := s.streamScope(r.Context(), a.StreamPath)
 			if err != nil {
 				return false, "", err
 			}
 			if owned && sc.SchoolID != p.SchoolID {
 				return false, "asset_id: only teachers of the classroom's school make lessons of its classes", nil
 			}
+			if owned {
+				return true, "", nil
+			}
+		}
+		if !s.streamTokenOK(r, a.StreamPath) {
+			return false, "asset_id: this stream's recordings need its viewer token", nil
 		}
 		return true, "", nil
 	}

@@ -108,6 +108,8 @@ func TestRecordingFollowsClassroomVisibility(t *testing.T) {
 		"password": "viewerb-pass-123", "role": "viewer", "school_id": school["B"]})
 	admin.must(201, "POST", "/api/v1/admin/users", map[string]string{"username": "teacherb", "display_name": "李老师",
 		"password": "teacherb-pass-123", "role": "teacher", "school_id": school["B"]})
+	admin.must(201, "POST", "/api/v1/admin/users", map[string]string{"username": "teachera2", "display_name": "张老师",
+		"password": "teachera2-pass-123", "role": "teacher", "school_id": school["A"]})
 	r := admin.must(201, "POST", "/api/v1/admin/classrooms", map[string]string{"school_id": school["A"], "name": "录播教室 101",
 		"stream_path": "dongcheng/room-101", "visibility": "school"})
 	room := "/api/v1/admin/classrooms/" + str(r.body, "classroom", "id")
@@ -151,4 +153,17 @@ func TestRecordingFollowsClassroomVisibility(t *testing.T) {
 	anon.must(401, "GET", rec, nil)
 	vb.must(403, "GET", rec, nil)
 	ta.must(200, "GET", rec, nil)
+	// A colleague of the same school, who cannot see that draft, makes a lesson of the
+	// same class all the same: the class is their school's.
+	ta2 := login(t, ts.url, "teachera2", "teachera2-pass-123")
+	ta2.must(403, "GET", rec, nil)
+	ta2.must(201, "POST", "/api/v1/lessons", map[string]any{"title": "勾股定理（张老师）", "asset_id": "rec-room-101"})
+
+	// A stream no classroom owns: whoever may watch it, with its viewer token if it has one.
+	if err := ts.cat.CreateAsset(ctx, catalog.Asset{ID: "rec-room-9", Kind: catalog.KindRecording, StreamPath: "school-a/room-9",
+		State: catalog.StateReady}); err != nil {
+		t.Fatal(err)
+	}
+	ta2.must(403, "POST", "/api/v1/lessons", map[string]any{"title": "x", "asset_id": "rec-room-9"})
+	ta2.must(201, "POST", "/api/v1/lessons?token=view-secret", map[string]any{"title": "x", "asset_id": "rec-room-9"})
 }
