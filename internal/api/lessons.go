@@ -1158,44 +1158,49 @@ func lessonsOpenAPI(jsonErr func(string) map[string]any) map[string]any {
 }
 
 // checkMediaView applies lesson visibility to an asset's media (/vod/ and
-// /api/v1/assets/{id}): when lessons or micro-lectures use the asset, the caller must
-// be allowed to see at least one of them (?share=<token> included). A recording that
-// no lesson uses is the live class kept: it follows its classroom's visibility (the
-// classroom's share token as ?share=), or, for a stream no classroom owns, only the
-// stream's viewer token (loadAsset). An upload or a clip that nothing uses any more
-// (its lesson deleted, its micro-lecture cut again or deleted) is media someone took
-// back: only reviewers and admins see it until the sweeper of unused media
-// (internal/reclaim) deletes it.
+// /api/v1/assets/{id}): the caller may see it when they may see one of the lessons or
+// micro-lectures that use it (?share=<token> included). A class's recording is also
+// seen by whom its classroom's live class was (the classroom's share token as ?share=),
+// whatever lessons were made of it: a famous teacher's public class stays open to rural
+// schools after the teacher makes a draft lesson of it. A recording of a stream no
+// classroom owns, that no lesson uses, keeps only the stream's viewer token
+// (loadAsset). An upload or a clip that nothing uses any more (its lesson deleted, its
+// micro-lecture cut again or deleted) is media someone took back: only reviewers and
+// admins see it until the sweeper of unused media (internal/reclaim) deletes it.
 func (s *Server) checkMediaView(r *http.Request, a catalog.Asset) error {
 	uses, err := s.assetUses(r.Context(), a.ID)
 	if err != nil {
 		return err
 	}
 	p := auth.FromContext(r.Context())
-	if len(uses) == 0 {
-		switch {
-		case seesEverything(p):
-			return nil
-		case a.Kind == catalog.KindUpload || a.Kind == catalog.KindClip:
-			if p == nil {
-				return auth.ErrUnauthenticated
-			}
-			return auth.ErrForbidden
-		case a.StreamPath != "" && s.opts.Auth != nil:
-			sc, owned, err := s.streamScope(r.Context(), a.StreamPath)
-			if err != nil || !owned {
-				return err
-			}
-			return auth.CheckView(p, sc, r.URL.Query().Get("share"))
-		}
+	if seesEverything(p) {
 		return nil
 	}
+	var denied error
 	for _, u := range uses {
-		err = checkView(r, p, u.State, auth.Scope{Visibility: auth.Visibility(u.Visibility), SchoolID: u.SchoolID,
+		denied = checkView(r, p, u.State, auth.Scope{Visibility: auth.Visibility(u.Visibility), SchoolID: u.SchoolID,
 			District: u.District, OwnerID: u.OwnerID, ShareToken: u.ShareToken})
-		if err == nil {
+		if denied == nil {
 			return nil
 		}
 	}
-	return err
+	if a.Kind == catalog.KindRecording && a.StreamPath != "" && s.opts.Auth != nil {
+		sc, owned, err := s.streamScope(r.Context(), a.StreamPath)
+		if err != nil {
+			return err
+		}
+		if owned {
+			return auth.CheckView(p, sc, r.URL.Query().Get("share"))
+		}
+	}
+	switch {
+	case len(uses) > 0:
+		return denied
+	case a.Kind == catalog.KindUpload || a.Kind == catalog.KindClip:
+		if p == nil {
+			return auth.ErrUnauthenticated
+		}
+		return auth.ErrForbidden
+	}
+	return nil
 }

@@ -147,17 +147,33 @@ func TestRecordingFollowsClassroomVisibility(t *testing.T) {
 		t.Fatalf("another school's teacher made a lesson of the recording: %d %s", r.status, r.raw)
 	}
 
-	// A lesson made of the recording: its own visibility decides (a draft: its teacher).
-	admin.must(200, "PATCH", room, map[string]string{"visibility": "school"})
+	// A lesson made of the recording (a draft, its teacher's alone) takes nothing away
+	// from whom the class was open to: the public class stays public.
 	ta.must(201, "POST", "/api/v1/lessons", map[string]any{"title": "第十七章 勾股定理", "asset_id": "rec-room-101"})
+	anon.must(200, "GET", rec, nil)
+	if !listed(anon) {
+		t.Fatal("a public class's recording left the anonymous listing when a draft lesson was made of it")
+	}
+	admin.must(200, "PATCH", room, map[string]string{"visibility": "school"})
 	anon.must(401, "GET", rec, nil)
 	vb.must(403, "GET", rec, nil)
 	ta.must(200, "GET", rec, nil)
-	// A colleague of the same school, who cannot see that draft, makes a lesson of the
-	// same class all the same: the class is their school's.
+	// A colleague of the same school sees the class (not the draft) and makes a lesson of
+	// it too: the class is their school's.
 	ta2 := login(t, ts.url, "teachera2", "teachera2-pass-123")
-	ta2.must(403, "GET", rec, nil)
+	ta2.must(200, "GET", rec, nil)
 	ta2.must(201, "POST", "/api/v1/lessons", map[string]any{"title": "勾股定理（张老师）", "asset_id": "rec-room-101"})
+	// Published for everyone, the lesson opens the class's media to everyone.
+	lessonOfB := ""
+	for _, l := range ta2.must(200, "GET", "/api/v1/lessons?mine=1", nil).body["lessons"].([]any) {
+		lessonOfB = l.(map[string]any)["id"].(string)
+	}
+	ta2.must(200, "PATCH", "/api/v1/lessons/"+lessonOfB, map[string]any{"visibility": "public"})
+	ta2.must(200, "POST", "/api/v1/lessons/"+lessonOfB+"/submit", nil)
+	admin.must(200, "POST", "/api/v1/lessons/"+lessonOfB+"/approve", nil)
+	admin.must(200, "POST", "/api/v1/lessons/"+lessonOfB+"/publish", nil)
+	anon.must(200, "GET", rec, nil)
+	vb.must(200, "GET", rec, nil)
 
 	// A stream no classroom owns: whoever may watch it, with its viewer token if it has one.
 	if err := ts.cat.CreateAsset(ctx, catalog.Asset{ID: "rec-room-9", Kind: catalog.KindRecording, StreamPath: "school-a/room-9",
