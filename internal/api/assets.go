@@ -166,12 +166,11 @@ func (s *Server) loadAsset(w http.ResponseWriter, r *http.Request, id string) (c
 		s.internalError(w, r, err)
 		return catalog.Asset{}, false
 	}
-	// A recording inherits its stream's viewer token.
-	if a.StreamPath != "" && !s.authorizeToken(w, r, a.StreamPath, "vod") {
+	// Who may see it: its lessons', its classroom's or its stream's rule (lessons.go).
+	if err := s.checkMediaView(r, a); errors.Is(err, errStreamToken) {
+		s.authorizeToken(w, r, a.StreamPath, "vod") // writes the 401 or 403 it is
 		return catalog.Asset{}, false
-	}
-	// The media of a lesson or micro-lecture follows its visibility (lessons.go).
-	if err := s.checkMediaView(r, a); err != nil {
+	} else if err != nil {
 		s.lessonError(w, r, err)
 		return catalog.Asset{}, false
 	}
@@ -180,9 +179,6 @@ func (s *Server) loadAsset(w http.ResponseWriter, r *http.Request, id string) (c
 
 // canSeeAsset reports, without writing anything, whether a listing may show a.
 func (s *Server) canSeeAsset(r *http.Request, a catalog.Asset) bool {
-	if a.StreamPath != "" && !s.streamTokenOK(r, a.StreamPath) {
-		return false
-	}
 	return s.checkMediaView(r, a) == nil
 }
 

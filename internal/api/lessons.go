@@ -1157,16 +1157,21 @@ func lessonsOpenAPI(jsonErr func(string) map[string]any) map[string]any {
 	return paths
 }
 
+// errStreamToken: the recording's stream needs the config's viewer token, which the
+// request lacks or gets wrong (loadAsset answers as for the live stream).
+var errStreamToken = errors.New("api: the stream's viewer token is needed")
+
 // checkMediaView applies lesson visibility to an asset's media (/vod/ and
 // /api/v1/assets/{id}): the caller may see it when they may see one of the lessons or
 // micro-lectures that use it (?share=<token> included). A class's recording is also
-// seen by whom its classroom's live class was (the classroom's share token as ?share=),
-// whatever lessons were made of it: a famous teacher's public class stays open to rural
-// schools after the teacher makes a draft lesson of it. A recording of a stream no
-// classroom owns, that no lesson uses, keeps only the stream's viewer token
-// (loadAsset). An upload or a clip that nothing uses any more (its lesson deleted, its
-// micro-lecture cut again or deleted) is media someone took back: only reviewers and
-// admins see it until the sweeper of unused media (internal/reclaim) deletes it.
+// seen by whom its live class was, whatever lessons were made of it (a famous teacher's
+// public class stays open to rural schools after the teacher makes a draft lesson of it):
+// its classroom's visibility (the classroom's share token as ?share=), or, for a stream
+// no classroom owns, the stream's viewer token if the config gives it one
+// (errStreamToken otherwise). An upload or a clip that nothing uses any more (its lesson
+// deleted, its micro-lecture cut again or deleted) is media someone took back: only
+// reviewers and admins see it until the sweeper of unused media (internal/reclaim)
+// deletes it.
 func (s *Server) checkMediaView(r *http.Request, a catalog.Asset) error {
 	uses, err := s.assetUses(r.Context(), a.ID)
 	if err != nil {
@@ -1184,14 +1189,20 @@ func (s *Server) checkMediaView(r *http.Request, a catalog.Asset) error {
 			return nil
 		}
 	}
-	if a.Kind == catalog.KindRecording && a.StreamPath != "" && s.opts.Auth != nil {
-		sc, owned, err := s.streamScope(r.Context(), a.StreamPath)
-		if err != nil {
-			return err
+	if a.Kind == catalog.KindRecording && a.StreamPath != "" {
+		if s.opts.Auth != nil {
+			sc, owned, err := s.streamScope(r.Context(), a.StreamPath)
+			if err != nil {
+				return err
+			}
+			if owned {
+				return auth.CheckView(p, sc, r.URL.Query().Get("share"))
+			}
 		}
-		if owned {
-			return auth.CheckView(p, sc, r.URL.Query().Get("share"))
+		if !s.streamTokenOK(r, a.StreamPath) {
+			return errStreamToken
 		}
+		return nil
 	}
 	switch {
 	case len(uses) > 0:

@@ -182,4 +182,11 @@ func TestRecordingFollowsClassroomVisibility(t *testing.T) {
 	}
 	ta2.must(403, "POST", "/api/v1/lessons", map[string]any{"title": "x", "asset_id": "rec-room-9"})
 	ta2.must(201, "POST", "/api/v1/lessons?token=view-secret", map[string]any{"title": "x", "asset_id": "rec-room-9"})
+	// The draft lesson takes nothing from the token's holders; without it the answer is
+	// the live stream's.
+	if r := anon.do("GET", "/api/v1/assets/rec-room-9", nil); r.status != 401 || !strings.Contains(r.raw, "viewer token") {
+		t.Fatalf("a token stream's recording without the token: %d %s", r.status, r.raw)
+	}
+	anon.must(403, "GET", "/api/v1/assets/rec-room-9?token=wrong", nil)
+	anon.must(200, "GET", "/api/v1/assets/rec-room-9?token=view-secret", nil)
 }
