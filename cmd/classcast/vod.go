@@ -82,11 +82,12 @@ func startVOD(ctx context.Context, c config.Config, log *slog.Logger, registry *
 	if v.queue, err = transcode.NewQueue(url); err != nil {
 		return nil, fmt.Errorf("redis.url: %w", err)
 	}
-	if startRedis {
+	if startRedis && c.Storage.ReclaimAfter > 0 {
 		// The serve nodes give back the space of media nothing uses any more (deleted
 		// lessons, earlier cuts of a micro-lecture). Sweeps are idempotent, so every
 		// node of a district may run one.
-		rc := reclaim.New(reclaim.Options{Catalog: v.catalog, Store: v.store, Log: log.With("component", "reclaim")})
+		rc := reclaim.New(reclaim.Options{Catalog: v.catalog, Store: v.store, Grace: c.Storage.ReclaimAfter,
+			Log: log.With("component", "reclaim")})
 		v.background.Go(func() { rc.Run(v.handoffCtx) })
 	}
 	if c.HasRole("worker") {

@@ -166,6 +166,10 @@ type Storage struct {
 	// LocalDir is the local backend's directory; empty means data_dir/objects.
 	LocalDir string  `koanf:"local_dir" yaml:"local_dir"`
 	S3       S3Store `koanf:"s3" yaml:"s3"`
+	// ReclaimAfter is how long media nothing uses any more (a deleted lesson's video, a
+	// micro-lecture's earlier cuts) stays in the store before the serve node deletes it;
+	// 0 keeps it forever.
+	ReclaimAfter time.Duration `koanf:"reclaim_after" yaml:"reclaim_after"`
 }
 
 // S3Store configures an S3-compatible object store (MinIO, Ceph RGW, SeaweedFS, a cloud).
@@ -289,7 +293,7 @@ func Default() Config {
 		Demo:    Demo{Enabled: false, Path: "demo/classroom"},
 		Roles:   []string{"ingest", "api", "worker"},
 		Redis:   Redis{EmbeddedAddress: "127.0.0.1:6390", EmbeddedBinary: "redis-server"},
-		Storage: Storage{Backend: "local", S3: S3Store{Region: "us-east-1"}},
+		Storage: Storage{Backend: "local", S3: S3Store{Region: "us-east-1"}, ReclaimAfter: time.Hour},
 		Record: Record{Enabled: true, SegmentDuration: 2 * time.Second, Grace: 60 * time.Second,
 			MaxDuration: 4 * time.Hour},
 		Worker:    Worker{Concurrency: 1, ShutdownTimeout: 30 * time.Second},
@@ -500,6 +504,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Transcode.MaxHeight < 144 {
 		bad("transcode.max_height", "must be at least 144")
+	}
+	if c.Storage.ReclaimAfter < 0 {
+		bad("storage.reclaim_after", "must not be negative (0 keeps unused media forever) (got %s)", c.Storage.ReclaimAfter)
 	}
 	if c.Upload.MaxSize < 1<<20 {
 		bad("upload.max_size", "must be at least 1048576 bytes (1 MiB) (got %d)", c.Upload.MaxSize)
