@@ -31,6 +31,8 @@ let asset: Asset | null = null;
 
 const player = mountVodPlayer(ui.root, assetId, {
   token,
+  // A link-visibility classroom's recordings open with the classroom's share link token.
+  share: pageUrl.searchParams.get('share'),
   onAsset: (a) => {
     asset = a;
     renderInfo();
