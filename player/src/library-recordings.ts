@@ -163,8 +163,9 @@ export function startRecordings(token: string | null, me: Promise<Me | null> = P
         })
         .catch((err: unknown) => {
           button.disabled = false;
-          note.textContent =
-            err instanceof ApiError && err.status === 403 ? t('library.rec.makeLessonForbidden') : t('library.rec.makeLessonError', { message: apiErrorText(err) });
+          // The server's reason, in the page's language where we know it.
+          const classroomRule = err instanceof ApiError && err.status === 403 && err.message.includes("classroom's school");
+          note.textContent = classroomRule ? t('library.rec.makeLessonForbidden') : t('library.rec.makeLessonError', { message: apiErrorText(err) });
           note.hidden = false;
         });
     });
