@@ -505,7 +505,8 @@ async function vodChecks() {
   // Watch page: errors and a failed asset.
   {
     const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
-    const errors = watchErrors(page, [/status of 404/]);
+    const errors = watchErrors(page, [/status of 40[14]/]);
+    await page.route('**/api/v1/auth/me', (route) => json(route, 401, { error: { code: 'unauthorized', message: 'sign in' } }));
     await page.route('**/api/v1/assets/*', (route) => {
       const id = route.request().url().split('/').pop();
       if (id === 'gone') return json(route, 404, { error: { code: 'asset_not_found', message: 'no such asset' } });
@@ -528,12 +529,36 @@ async function vodChecks() {
     await page.close();
   }
 
+  // Watch page: a teacher makes a lesson of the class recording.
+  {
+    const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+    const errors = watchErrors(page);
+    const posts = [];
+    await page.route('**/api/v1/auth/me', (route) =>
+      json(route, 200, { user: { id: 't1', username: 't1', display_name: '王老师', role: 'teacher', school_id: 'school-a' }, method: 'session', csrf_token: 'x' }));
+    await page.route('**/api/v1/assets/r9', (route) => json(route, 200, asset('r9', { title: '东城一中 录播教室 101 2026-11-23 10:00' })));
+    await page.route('**/api/v1/lessons', (route) => {
+      posts.push(route.request().postDataJSON());
+      return json(route, 201, { id: 'les-w', title: posts.at(-1).title, asset_id: 'r9', state: 'draft', teacher_id: 't1' });
+    });
+    await page.route('**/lessons/les-w', (route) => route.fulfill({ status: 200, contentType: 'text/html', body: '<!doctype html><title>lesson</title>' }));
+    await page.goto(`${base}/watch/r9`);
+    check(await waitFor(page, () => !document.getElementById('make-lesson-box').hidden), 'watch: 做成课程 for a teacher');
+    await page.click('[data-testid="make-lesson"]');
+    check(await waitFor(page, () => location.pathname === '/lessons/les-w'), 'watch: the new lesson opens');
+    check(posts[0]?.asset_id === 'r9' && posts[0]?.title === '东城一中 录播教室 101 2026-11-23 10:00', `watch: lesson asked for ${JSON.stringify(posts[0])}`);
+    check(errors.length === 0, `no console errors (${errors.join(' | ')})`);
+    await page.close();
+  }
+
   if (!haveVod) return;
 
   // Watch page: processing, then ready; plays the ladder.
   const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
   const page = await context.newPage();
-  const errors = watchErrors(page);
+  // The page asks who is signed in (for 做成课程): nobody, which the browser logs as a 401.
+  const errors = watchErrors(page, [/status of 401/]);
+  await page.route('**/api/v1/auth/me', (route) => json(route, 401, { error: { code: 'unauthorized', message: 'sign in' } }));
   let calls = 0;
   let apiAuth = null;
   const vodRequests = [];
@@ -552,6 +577,7 @@ async function vodChecks() {
   });
   await page.goto(`${base}/watch/v1?token=tk`);
   check(await waitFor(page, () => window.__classcast?.vod?.state === 'pending'), 'watch: pending while processing');
+  check(await page.isHidden('#make-lesson-box'), 'watch: no 做成课程 for anonymous viewers');
   check((await page.textContent(VOD.message)) === '正在处理 30% · 转码', `watch: ${await page.textContent(VOD.message)}`);
   await page.screenshot({ path: join(out, 'watch-processing.png') });
   const t0 = Date.now();

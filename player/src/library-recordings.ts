@@ -19,11 +19,10 @@ import {
 } from './assets';
 import { formatDateTime, formatDuration, formatPercent } from './format';
 import { getLang, onLangChange, t } from './i18n';
-import { parseLesson } from './lesson-model';
-import { apiErrorText } from './portal';
+import { makeLessonErrorText, makeLessonOf, offersMakeLesson } from './make-lesson';
 import { qualityName } from './quality';
 import { backoffMs } from './retry';
-import { apiSend, type Me, type User } from './session';
+import { type Me, type User } from './session';
 
 /**
  * Starts the recordings tab: list, filters, paging and polling. token is the viewer's
@@ -137,15 +136,11 @@ export function startRecordings(token: string | null, me: Promise<Me | null> = P
     }
     link.append(body);
     li.append(link);
-    if (a.kind === 'recording' && a.state === 'ready' && (caller?.role === 'teacher' || caller?.role === 'admin')) li.append(makeLessonButton(a));
+    if (offersMakeLesson(caller, a)) li.append(makeLessonButton(a));
     return li;
   }
 
-  /**
-   * "Make a lesson": the class recording becomes a draft lesson of the caller's, on
-   * whose page they tag it, cut micro-lectures and submit it. The server decides who
-   * may (a classroom's recordings: its school's teachers) and says why not.
-   */
+  /** 做成课程 under a class recording's card (make-lesson.ts). */
   function makeLessonButton(a: Asset): HTMLDivElement {
     const box = el('div', 'asset-actions');
     const button = el('button', 'btn btn-small', t('library.rec.makeLesson'));
@@ -156,16 +151,11 @@ export function startRecordings(token: string | null, me: Promise<Me | null> = P
     button.addEventListener('click', () => {
       button.disabled = true;
       note.hidden = true;
-      apiSend<unknown>('POST', '/lessons', { title: assetName(a), asset_id: a.id })
-        .then((body) => {
-          const l = parseLesson(body);
-          location.assign(l ? `/lessons/${encodeURIComponent(l.id)}` : '/me');
-        })
+      makeLessonOf(a)
+        .then((url) => location.assign(url))
         .catch((err: unknown) => {
           button.disabled = false;
-          // The server's reason, in the page's language where we know it.
-          const classroomRule = err instanceof ApiError && err.status === 403 && err.message.includes("classroom's school");
-          note.textContent = classroomRule ? t('library.rec.makeLessonForbidden') : t('library.rec.makeLessonError', { message: apiErrorText(err) });
+          note.textContent = makeLessonErrorText(err);
           note.hidden = false;
         });
     });

@@ -5,7 +5,9 @@ import './styles/base.css';
 import { assetIdFromUrl, assetName, assetStateLabel, isSettled, libraryPageUrl, type Asset } from './assets';
 import { formatDateTime, formatDuration } from './format';
 import { bindLangToggle, getLang, onLangChange, t } from './i18n';
+import { makeLessonErrorText, makeLessonOf, offersMakeLesson } from './make-lesson';
 import { bindNav } from './nav';
+import { currentUser, type User } from './session';
 import { mountVodPlayer } from './vodplayer';
 
 export type { VodDebug, VodLevel, VodState } from './vodplayer';
@@ -21,6 +23,9 @@ const ui = {
   title: $<HTMLHeadingElement>('title'),
   meta: $<HTMLParagraphElement>('meta'),
   back: $<HTMLAnchorElement>('back'),
+  makeBox: $<HTMLParagraphElement>('make-lesson-box'),
+  make: $<HTMLButtonElement>('make-lesson'),
+  makeError: $<HTMLSpanElement>('make-lesson-error'),
   langToggle: $<HTMLButtonElement>('lang-toggle'),
 };
 
@@ -28,6 +33,14 @@ const pageUrl = new URL(location.href);
 const token = pageUrl.searchParams.get('token');
 const assetId = assetIdFromUrl(pageUrl);
 let asset: Asset | null = null;
+// Teachers get 做成课程 under a class recording; the page works the same without.
+let caller: User | null = null;
+currentUser()
+  .then((m) => {
+    caller = m?.user ?? null;
+    renderInfo();
+  })
+  .catch(() => {});
 
 const player = mountVodPlayer(ui.root, assetId, {
   token,
@@ -56,7 +69,21 @@ function renderInfo() {
     if (!isSettled(asset.state)) parts.push(assetStateLabel(asset.state, lang));
   }
   ui.meta.textContent = parts.join(' · ');
+  ui.makeBox.hidden = !(asset && offersMakeLesson(caller, asset));
 }
+
+ui.make.addEventListener('click', () => {
+  if (!asset) return;
+  ui.make.disabled = true;
+  ui.makeError.hidden = true;
+  makeLessonOf(asset)
+    .then((url) => location.assign(url))
+    .catch((err: unknown) => {
+      ui.make.disabled = false;
+      ui.makeError.textContent = makeLessonErrorText(err);
+      ui.makeError.hidden = false;
+    });
+});
 
 ui.back.href = libraryPageUrl(token);
 bindLangToggle(ui.langToggle);
