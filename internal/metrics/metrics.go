@@ -110,6 +110,17 @@ var (
 		Namespace: "classcast", Name: "tasks_total",
 		Help: "Transcoding task attempts by type and result (ok, retry, failed, requeued).",
 	}, []string{"type", "result"})
+
+	// Reclaimed counts the media nothing used any more that the sweeper deleted, by
+	// asset kind (upload, clip), and ReclaimedBytes their size in the store.
+	Reclaimed = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Namespace: "classcast", Name: "reclaimed_assets_total",
+		Help: "Unused media deleted from the object store (deleted lessons' videos, earlier cuts of micro-lectures), by kind.",
+	}, []string{"kind"})
+	ReclaimedBytes = prometheus.NewCounter(prometheus.CounterOpts{
+		Namespace: "classcast", Name: "reclaimed_bytes_total",
+		Help: "Bytes of unused media deleted from the object store.",
+	})
 )
 
 func init() {
@@ -117,6 +128,6 @@ func init() {
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		Streams, Publishers, Viewers, BytesIn, BytesOut, PacketsLost, QueueDrops, SendDelay,
-		NACKs, PLIs, Transcoders, PullSourceState, Errors, Tasks,
+		NACKs, PLIs, Transcoders, PullSourceState, Errors, Tasks, Reclaimed, ReclaimedBytes,
 	)
 }

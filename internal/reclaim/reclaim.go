@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/classcast/classcast/internal/catalog"
+	"github.com/classcast/classcast/internal/metrics"
 	"github.com/classcast/classcast/internal/storage"
 )
 
@@ -111,6 +112,8 @@ func (r *Reclaimer) Sweep(ctx context.Context) (Result, error) {
 		default:
 			res.Deleted = append(res.Deleted, a.ID)
 			res.Bytes += n
+			metrics.Reclaimed.WithLabelValues(a.Kind).Inc()
+			metrics.ReclaimedBytes.Add(float64(n))
 			r.o.Log.Info("unused media deleted", "asset", a.ID, "kind", a.Kind, "title", a.Title,
 				"unused_since", since, "bytes", n)
 		}

@@ -11,7 +11,9 @@ import (
 	"time"
 
 	"github.com/classcast/classcast/internal/catalog"
+	"github.com/classcast/classcast/internal/metrics"
 	"github.com/classcast/classcast/internal/storage"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 )
 
 // A micro-lecture cut again and a deleted lesson give their media back after the
@@ -92,7 +94,11 @@ func TestSweep(t *testing.T) {
 	if !exists("vod/clip-1/master.m3u8") || !exists("vod/clip-2/master.m3u8") {
 		t.Fatal("media in use or in its grace period was deleted")
 	}
+	before := testutil.ToFloat64(metrics.ReclaimedBytes)
 	res := sweep(122*time.Minute, 0, "clip-2")
+	if got := testutil.ToFloat64(metrics.ReclaimedBytes) - before; got != float64(sizes["clip-2"]) {
+		t.Errorf("classcast_reclaimed_bytes_total grew by %v, want %d", got, sizes["clip-2"])
+	}
 	if res.Bytes != sizes["clip-2"] || exists("vod/clip-2/master.m3u8") || exists("vod/clip-2/720p/seg_00001.m4s") {
 		t.Fatalf("clip-2: %d bytes reported (want %d), objects left: %v", res.Bytes, sizes["clip-2"], exists("vod/clip-2/master.m3u8"))
 	}
