@@ -34,9 +34,7 @@ import (
 	"image/jpeg"
 	"log/slog"
 	"math"
-	"os"
 	"path"
-	"path/filepath"
 	"slices"
 	"sort"
 	"strings"
@@ -48,6 +46,7 @@ import (
 
 	"github.com/classcast/classcast/internal/storage"
 	"github.com/classcast/classcast/transcode/ladder"
+	"github.com/classcast/classcast/transcode/outdir"
 )
 
 // Limits of a clip's length.
@@ -174,15 +173,15 @@ func Cut(ctx context.Context, st storage.Store, sourceID string, in, out time.Du
 	cp.preset = opt.Preset
 	prog.report("download", 100)
 
-	w := &writer{root: outDir}
+	w, err := outdir.New(outDir)
+	if err != nil {
+		return res, fmt.Errorf("clip: output directory: %w", err)
+	}
 	defer func() {
 		if err != nil {
-			w.removeAll()
+			w.RemoveAll()
 		}
 	}()
-	if err := w.mkdir(""); err != nil {
-		return res, err
-	}
 
 	// Renditions in parallel; each reports its segments for the progress.
 	total := len(rs) * (cp.tk - cp.hk + 1)
@@ -277,7 +276,7 @@ func Cut(ctx context.Context, st storage.Store, sourceID string, in, out time.Du
 			res.Duration = ticks(o.end - (cp.inPTS - cp.shift))
 		}
 	}
-	if err := w.write("master.m3u8", []byte(master.String())); err != nil {
+	if err := w.Write("master.m3u8", []byte(master.String())); err != nil {
 		return res, err
 	}
 	if img := outs[cp.posterRung].poster; img != nil {
@@ -285,7 +284,7 @@ func Cut(ctx context.Context, st storage.Store, sourceID string, in, out time.Du
 		if err := jpeg.Encode(&b, img, &jpeg.Options{Quality: jpegQuality}); err != nil {
 			return res, fmt.Errorf("clip: poster: %w", err)
 		}
-		if err := w.write("poster.jpg", b.Bytes()); err != nil {
+		if err := w.Write("poster.jpg", b.Bytes()); err != nil {
 			return res, err
 		}
 	}
@@ -295,7 +294,7 @@ func Cut(ctx context.Context, st storage.Store, sourceID string, in, out time.Du
 	}
 	res.Storyboard = sb
 	res.Info = ladder.Info{Format: "hls", Duration: res.Duration}
-	res.Files = w.list()
+	res.Files = w.List()
 	opt.Log.Info("clip cut", "lesson", sourceID, "in", in, "out", out, "duration", res.Duration,
 		"copied_segments", res.CopiedSegments, "edge_segments", res.EdgeSegments, "edge_frames", res.EdgeFrames)
 	return res, nil
@@ -698,71 +697,4 @@ func (r *reporter) report(step string, pct float64) {
 	}
 	r.last = now
 	r.fn(step, min(max(pct, 0), 100))
-}
-
-// writer writes files under one directory and remembers them, so a failed cut
-// removes exactly what it wrote. Safe for concurrent use.
-type writer struct {
-	root  string
-	mu    sync.Mutex
-	files []string
-	dirs  []string
-}
-
-func (w *writer) mkdir(rel string) error {
-	dir := filepath.Join(w.root, filepath.FromSlash(rel))
-	if _, err := os.Stat(dir); err == nil {
-		return nil
-	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return fmt.Errorf("clip: %w", err)
-	}
-	w.mu.Lock()
-	w.dirs = append(w.dirs, dir)
-	w.mu.Unlock()
-	return nil
-}
-
-func (w *writer) add(rel string) string {
-	w.mu.Lock()
-	if !slices.Contains(w.files, rel) {
-		w.files = append(w.files, rel)
-	}
-	w.mu.Unlock()
-	return filepath.Join(w.root, filepath.FromSlash(rel))
-}
-
-func (w *writer) write(rel string, b []byte) error {
-	if err := os.WriteFile(w.add(rel), b, 0o644); err != nil {
-		return fmt.Errorf("clip: writing %s: %w", rel, err)
-	}
-	return nil
-}
-
-func (w *writer) create(rel string) (*os.File, error) {
-	f, err := os.Create(w.add(rel))
-	if err != nil {
-		return nil, fmt.Errorf("clip: %w", err)
-	}
-	return f, nil
-}
-
-func (w *writer) list() []string {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	l := slices.Clone(w.files)
-	slices.Sort(l)
-	return l
-}
-
-func (w *writer) removeAll() {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	for _, f := range w.files {
-		os.Remove(filepath.Join(w.root, filepath.FromSlash(f)))
-	}
-	for i := len(w.dirs) - 1; i >= 0; i-- {
-		os.Remove(w.dirs[i])
-	}
-	w.files, w.dirs = nil, nil
 }

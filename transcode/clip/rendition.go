@@ -18,6 +18,7 @@ import (
 
 	"github.com/classcast/classcast/internal/storage"
 	"github.com/classcast/classcast/transcode/ladder"
+	"github.com/classcast/classcast/transcode/outdir"
 )
 
 // rungOut is what cutting one rendition made.
@@ -39,8 +40,8 @@ type outSeg struct {
 }
 
 // cutRendition writes one rendition of the clip: segments, init segment, playlist.
-func cutRendition(ctx context.Context, st storage.Store, w *writer, r *rendition, cp *cutPlan, wantPoster bool, tick func()) (*rungOut, error) {
-	if err := w.mkdir(r.name); err != nil {
+func cutRendition(ctx context.Context, st storage.Store, w *outdir.Dir, r *rendition, cp *cutPlan, wantPoster bool, tick func()) (*rungOut, error) {
+	if err := w.Mkdir(r.name); err != nil {
 		return nil, err
 	}
 	o := &rungOut{}
@@ -168,7 +169,7 @@ func cutRendition(ctx context.Context, st storage.Store, w *writer, r *rendition
 		if err := part.Marshal(&buf); err != nil {
 			return nil, fmt.Errorf("writing segment: %w", err)
 		}
-		if err := w.write(rel, buf.Bytes()); err != nil {
+		if err := w.Write(rel, buf.Bytes()); err != nil {
 			return nil, err
 		}
 		o.segs = append(o.segs, outSeg{file: file, start: segStart, bytes: int64(buf.Len())})
@@ -210,10 +211,10 @@ func cutRendition(ctx context.Context, st storage.Store, w *writer, r *rendition
 			return nil, err
 		}
 	}
-	if err := w.write(r.name+"/init.mp4", init); err != nil {
+	if err := w.Write(r.name+"/init.mp4", init); err != nil {
 		return nil, err
 	}
-	if err := w.write(r.name+"/index.m3u8", []byte(ladder.MediaPlaylist(o.segments()))); err != nil {
+	if err := w.Write(r.name+"/index.m3u8", []byte(ladder.MediaPlaylist(o.segments()))); err != nil {
 		return nil, err
 	}
 	return o, nil
@@ -318,13 +319,13 @@ func videoBase(ctx context.Context, st storage.Store, r *rendition, k int) (int6
 }
 
 // copySegment streams lesson segment key into the file rel, rebased.
-func copySegment(ctx context.Context, st storage.Store, w *writer, key, rel string, seq uint32, shift map[uint32]uint64) (int64, error) {
+func copySegment(ctx context.Context, st storage.Store, w *outdir.Dir, key, rel string, seq uint32, shift map[uint32]uint64) (int64, error) {
 	rd, _, err := st.Get(ctx, key, nil)
 	if err != nil {
 		return 0, notFoundBad(fmt.Errorf("read %s: %w", key, err))
 	}
 	defer rd.Close()
-	f, err := w.create(rel)
+	f, err := w.Create(rel)
 	if err != nil {
 		return 0, err
 	}

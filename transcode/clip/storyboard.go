@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/classcast/classcast/internal/storage"
+	"github.com/classcast/classcast/transcode/outdir"
 )
 
 // cue is one storyboard thumbnail: a time span and a sprite region.
@@ -24,7 +25,7 @@ type cue struct {
 // they point at, copied as they are (a lesson's thumbnails are at most 10 s apart, so
 // a clip keeps at least one every 10 s). A lesson without a storyboard, or with one
 // this code does not read, gives none: false, nil.
-func copyStoryboard(ctx context.Context, st storage.Store, sourceID string, w *writer, in, end time.Duration) (bool, error) {
+func copyStoryboard(ctx context.Context, st storage.Store, sourceID string, w *outdir.Dir, in, end time.Duration) (bool, error) {
 	base := "vod/" + sourceID + "/"
 	b, err := getSmall(ctx, st, base+"storyboard.vtt")
 	if errors.Is(err, storage.ErrNotFound) {
@@ -67,15 +68,15 @@ func copyStoryboard(ctx context.Context, st storage.Store, sourceID string, w *w
 			return false, err
 		}
 	}
-	return true, w.write("storyboard.vtt", []byte(out.String()))
+	return true, w.Write("storyboard.vtt", []byte(out.String()))
 }
 
-func copyObject(ctx context.Context, st storage.Store, key string, w *writer, rel string) error {
+func copyObject(ctx context.Context, st storage.Store, key string, w *outdir.Dir, rel string) error {
 	b, err := getSmall(ctx, st, key)
 	if err != nil {
 		return err
 	}
-	return w.write(rel, b)
+	return w.Write(rel, b)
 }
 
 // parseVTT reads the cues of a storyboard WebVTT file the ladder wrote.

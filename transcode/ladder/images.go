@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/asticode/go-astiav"
+	"github.com/classcast/classcast/transcode/outdir"
 )
 
 // Poster and storyboard geometry.
@@ -191,7 +192,7 @@ func (m *imageMaker) capture(g *graph, f *astiav.Frame) (*image.YCbCr, error) {
 }
 
 // finish writes poster.jpg, the storyboard sprites and storyboard.vtt.
-func (m *imageMaker) finish(out *outputs) error {
+func (m *imageMaker) finish(out *outdir.Dir) error {
 	if m.poster == nil {
 		if m.last.Width() == 0 {
 			return fmt.Errorf("ladder: %w: no picture could be decoded for the poster", ErrBadInput)
@@ -206,7 +207,7 @@ func (m *imageMaker) finish(out *outputs) error {
 	if err := jpeg.Encode(&b, m.poster, &jpeg.Options{Quality: jpegQuality}); err != nil {
 		return fmt.Errorf("ladder: encoding poster: %w", err)
 	}
-	if err := out.write("poster.jpg", b.Bytes()); err != nil {
+	if err := out.Write("poster.jpg", b.Bytes()); err != nil {
 		return err
 	}
 	if len(m.thumbs) == 0 {
@@ -226,7 +227,7 @@ func spriteName(i, n int) string {
 	return fmt.Sprintf("storyboard_%d.jpg", i)
 }
 
-func (m *imageMaker) writeStoryboard(out *outputs) error {
+func (m *imageMaker) writeStoryboard(out *outdir.Dir) error {
 	nSprites := (len(m.thumbs) + spriteMax - 1) / spriteMax
 	var vtt strings.Builder
 	vtt.WriteString("WEBVTT\n\n")
@@ -252,11 +253,11 @@ func (m *imageMaker) writeStoryboard(out *outputs) error {
 		if err := jpeg.Encode(&b, sprite, &jpeg.Options{Quality: jpegQuality}); err != nil {
 			return fmt.Errorf("ladder: encoding storyboard: %w", err)
 		}
-		if err := out.write(name, b.Bytes()); err != nil {
+		if err := out.Write(name, b.Bytes()); err != nil {
 			return err
 		}
 	}
-	return out.write("storyboard.vtt", []byte(vtt.String()))
+	return out.Write("storyboard.vtt", []byte(vtt.String()))
 }
 
 // blit copies the 4:2:0 picture src into dst at (x, y), both even.

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/asticode/go-astiav"
+	"github.com/classcast/classcast/transcode/outdir"
 )
 
 // Run makes the HLS ladder of the media file in under outDir (created if
@@ -71,13 +72,13 @@ func Run(ctx context.Context, in, outDir string, opt Options) (res Result, err e
 			"not_copied_because", p.copyReason, "duration", info.Duration)
 	}
 
-	out, err := newOutputs(outDir)
+	out, err := outdir.New(outDir)
 	if err != nil {
-		return Result{}, err
+		return Result{}, fmt.Errorf("ladder: output directory: %w", err)
 	}
 	defer func() {
 		if err != nil {
-			out.removeAll()
+			out.RemoveAll()
 		}
 	}()
 
@@ -132,10 +133,10 @@ func Run(ctx context.Context, in, outDir string, opt Options) (res Result, err e
 		res.Renditions = append(res.Renditions, r)
 		master = append(master, v)
 	}
-	if err := out.write("master.m3u8", []byte(masterPlaylist(master))); err != nil {
+	if err := out.Write("master.m3u8", []byte(masterPlaylist(master))); err != nil {
 		return Result{}, err
 	}
-	res.Files = out.list()
+	res.Files = out.List()
 	return res, nil
 }
 
@@ -230,7 +231,7 @@ type pipeline struct {
 	s   *source
 	p   *plan
 	opt Options
-	out *outputs
+	out *outdir.Dir
 
 	workers []*worker // video rungs highest first, then audio
 	roots   []*worker // fed by the reader
@@ -244,7 +245,7 @@ type pipeline struct {
 	nal    nalFormat
 }
 
-func newPipeline(s *source, p *plan, opt Options, out *outputs) (pl *pipeline, err error) {
+func newPipeline(s *source, p *plan, opt Options, out *outdir.Dir) (pl *pipeline, err error) {
 	pl = &pipeline{s: s, p: p, opt: opt, out: out}
 	defer func() {
 		if err != nil {
@@ -267,7 +268,7 @@ func newPipeline(s *source, p *plan, opt Options, out *outputs) (pl *pipeline, e
 	}
 	for i := range p.rungs {
 		r := &p.rungs[i]
-		if err := out.mkdir(r.name); err != nil {
+		if err := out.Mkdir(r.name); err != nil {
 			return nil, err
 		}
 		w := &worker{name: r.name, rung: r, in: make(chan item, itemQueue), p: p}
@@ -306,7 +307,7 @@ func newPipeline(s *source, p *plan, opt Options, out *outputs) (pl *pipeline, e
 		}
 	}
 	if s.audio != nil {
-		if err := out.mkdir(audioRungName); err != nil {
+		if err := out.Mkdir(audioRungName); err != nil {
 			return nil, err
 		}
 		w := &worker{name: audioRungName, in: make(chan item, itemQueue), p: p}

@@ -9,6 +9,7 @@ import (
 	"github.com/bluenviron/mediacommon/v2/pkg/formats/fmp4"
 	"github.com/bluenviron/mediacommon/v2/pkg/formats/fmp4/seekablebuffer"
 	"github.com/bluenviron/mediacommon/v2/pkg/formats/mp4"
+	"github.com/classcast/classcast/transcode/outdir"
 )
 
 // Track IDs in the init segments.
@@ -27,7 +28,7 @@ const maxTrackLag = 6
 // audio in order; each track may run ahead of the other. Not safe for
 // concurrent use.
 type segmenter struct {
-	out  *outputs
+	out  *outdir.Dir
 	name string // rung name, the directory
 	p    *plan
 
@@ -78,7 +79,7 @@ type segInfo struct {
 	dur   float64 // seconds, set when the playlist is written
 }
 
-func newSegmenter(out *outputs, name string, p *plan, withVideo, withAudio bool) *segmenter {
+func newSegmenter(out *outdir.Dir, name string, p *plan, withVideo, withAudio bool) *segmenter {
 	s := &segmenter{out: out, name: name, p: p}
 	if withVideo {
 		s.video = &track{timescale: clock90k}
@@ -275,7 +276,7 @@ func (s *segmenter) writeSegment(ps *pendingSeg) error {
 		return fmt.Errorf("ladder: %s: writing segment: %w", s.name, err)
 	}
 	file := fmt.Sprintf("seg_%05d.m4s", len(s.segs)+1)
-	if err := s.out.write(s.name+"/"+file, buf.Bytes()); err != nil {
+	if err := s.out.Write(s.name+"/"+file, buf.Bytes()); err != nil {
 		return err
 	}
 	s.segs = append(s.segs, segInfo{file: file, start: ps.start, bytes: buf.Len()})
@@ -311,7 +312,7 @@ func (s *segmenter) writeInit() error {
 	if err := init.Marshal(&buf); err != nil {
 		return fmt.Errorf("ladder: %s: writing init segment: %w", s.name, err)
 	}
-	return s.out.write(s.name+"/init.mp4", buf.Bytes())
+	return s.out.Write(s.name+"/init.mp4", buf.Bytes())
 }
 
 // finish writes what is left and the media playlist.
@@ -360,7 +361,7 @@ func (s *segmenter) writePlaylist() error {
 		}
 		s.segs[i].dur = d
 	}
-	return s.out.write(s.name+"/index.m3u8", []byte(MediaPlaylist(s.segments())))
+	return s.out.Write(s.name+"/index.m3u8", []byte(MediaPlaylist(s.segments())))
 }
 
 // segments lists the rung's segments for the playlist and the bit rates.
