@@ -54,19 +54,9 @@ func (p ClipV1) Validate() error {
 
 // DecodeClip decodes a TypeClip payload; like DecodeLadder, a payload that can never
 // work wraps asynq.SkipRetry.
-func DecodeClip(b []byte) (ClipV1, error) {
-	var p ClipV1
-	if err := json.Unmarshal(b, &p); err != nil {
-		return ClipV1{}, fmt.Errorf("transcode: %s payload is not valid JSON: %v: %w", TypeClip, err, asynq.SkipRetry)
-	}
-	if p.V != 1 {
-		return p, fmt.Errorf("transcode: %s payload version %d is not supported by this worker (upgrade it): %w", TypeClip, p.V, asynq.SkipRetry)
-	}
-	if err := p.Validate(); err != nil {
-		return p, fmt.Errorf("%w: %w", err, asynq.SkipRetry)
-	}
-	return p, nil
-}
+func DecodeClip(b []byte) (ClipV1, error) { return decode[ClipV1](TypeClip, b) }
+
+func (p ClipV1) version() int { return p.V }
 
 // ClipTaskID is the TaskID of a clip asset's task.
 func ClipTaskID(assetID string) string { return "clip:" + assetID }

@@ -118,13 +118,27 @@ func queueFor(origin string) (string, error) {
 // DecodeLadder decodes a TypeLadder payload. A payload that is not JSON or has a
 // version this worker does not know can never succeed here: the error wraps
 // asynq.SkipRetry. The returned payload carries the asset id when it could be read.
-func DecodeLadder(b []byte) (LadderV1, error) {
-	var p LadderV1
+func DecodeLadder(b []byte) (LadderV1, error) { return decode[LadderV1](TypeLadder, b) }
+
+// payload is a versioned task payload (LadderV1, ClipV1).
+type payload interface {
+	version() int
+	Validate() error
+}
+
+func (p LadderV1) version() int { return p.V }
+
+// decode reads a taskType payload of version 1. Whatever is wrong with it never gets
+// better on a retry, so every error carries asynq.SkipRetry; the payload read so far is
+// returned with it, so its asset can be told why.
+func decode[P payload](taskType string, b []byte) (P, error) {
+	var p P
 	if err := json.Unmarshal(b, &p); err != nil {
-		return LadderV1{}, fmt.Errorf("transcode: %s payload is not valid JSON: %v: %w", TypeLadder, err, asynq.SkipRetry)
+		var zero P
+		return zero, fmt.Errorf("transcode: %s payload is not valid JSON: %v: %w", taskType, err, asynq.SkipRetry)
 	}
-	if p.V != 1 {
-		return p, fmt.Errorf("transcode: %s payload version %d is not supported by this worker (upgrade it): %w", TypeLadder, p.V, asynq.SkipRetry)
+	if p.version() != 1 {
+		return p, fmt.Errorf("transcode: %s payload version %d is not supported by this worker (upgrade it): %w", taskType, p.version(), asynq.SkipRetry)
 	}
 	if err := p.Validate(); err != nil {
 		return p, fmt.Errorf("%w: %w", err, asynq.SkipRetry)

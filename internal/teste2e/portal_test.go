@@ -41,10 +41,9 @@ type flowStep struct {
 func TestPortalFlow(t *testing.T) {
 	s := startServer(t, "admin: {password: admin-pass-1}\n")
 	admin := signIn(t, s, "admin", "admin-pass-1")
-	post := func(path, body string) map[string]any { t.Helper(); return admin.postJSON(t, path, body) }
-	school := post("/api/v1/admin/schools", `{"name":"东城一中","district":"east"}`)["school"].(map[string]any)["id"].(string)
-	post("/api/v1/admin/users", `{"username":"wang","display_name":"王老师","password":"wang-pass-123","role":"teacher","school_id":"`+school+`"}`)
-	post("/api/v1/admin/users", `{"username":"shen","display_name":"审核员","password":"shen-pass-123","role":"reviewer"}`)
+	school := admin.postJSON(t, "/api/v1/admin/schools", `{"name":"东城一中","district":"east"}`)["school"].(map[string]any)["id"].(string)
+	admin.postJSON(t, "/api/v1/admin/users", `{"username":"wang","display_name":"王老师","password":"wang-pass-123","role":"teacher","school_id":"`+school+`"}`)
+	admin.postJSON(t, "/api/v1/admin/users", `{"username":"shen","display_name":"审核员","password":"shen-pass-123","role":"reviewer"}`)
 
 	// Over 8 MiB, so the upload takes more than one tus chunk: 24 s of 720p at 4 Mbit/s.
 	// 30 fps, as many IP cameras send, so the clip editor must snap to the lesson's
